@@ -1,0 +1,46 @@
+# Cohort's two commands: `make run` and `make test`. Everything else here serves them.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+COHORT_HOST ?= 127.0.0.1
+COHORT_PORT ?= 8000
+COHORT_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cohort
+export COHORT_TEST_DATABASE_URL
+
+.PHONY: install run test test-sqlite test-postgres lint browser lock bench
+
+$(STAMP): requirements.lock
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: install, migrate the embedded SQLite database, load demo data once, serve.
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py bootstrap_demo
+	$(PY) manage.py runserver --noreload $(COHORT_HOST):$(COHORT_PORT)
+
+## make test: install, then lint and the whole suite on SQLite and on PostgreSQL.
+test: install browser lint test-sqlite test-postgres
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test-sqlite: install
+	env -u DATABASE_URL $(VENV)/bin/pytest -n 2 -q
+
+test-postgres: install
+	$(PY) scripts/check_postgres.py && DATABASE_URL=$(COHORT_TEST_DATABASE_URL) $(VENV)/bin/pytest -n 2 -q || exit_code=$$?; \
+	  if [ "$${exit_code:-0}" = 3 ]; then echo "PostgreSQL unreachable: PostgreSQL tests skipped"; else exit $${exit_code:-0}; fi
+
+## Debian's Chromium drives the browser tests; Playwright never downloads a browser.
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || { [ "$$CI" = true ] && echo "chromium is missing and could not be installed" && exit 1; echo "chromium not installed: browser tests will skip"; }
+
+lock:
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras -o requirements.lock requirements.in

@@ -1,0 +1,63 @@
+"""Issuing, checking and revoking API tokens.
+
+A token reads `cohort_<prefix>_<secret>`. The prefix finds the row; the SHA-256
+digest of the whole token proves it. The plain token is shown once and never stored.
+"""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import ApiToken, User
+
+TOKEN_SCHEME = "cohort"
+# Recording every use would turn each API read into a write; a minute is precise enough.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    plain: str
+
+
+def _digest(plain: str) -> str:
+    return hashlib.sha256(plain.encode()).hexdigest()
+
+
+def issue_token(user: User, name: str, expires_at=None) -> IssuedToken:
+    name = name.strip() or "API token"
+    prefix = secrets.token_hex(6)
+    plain = f"{TOKEN_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken.objects.create(
+        user=user, name=name[:100], prefix=prefix, digest=_digest(plain), expires_at=expires_at
+    )
+    return IssuedToken(token=token, plain=plain)
+
+
+def find_active_token(plain: str) -> ApiToken | None:
+    """The active token `plain` stands for, or None; records its use."""
+    scheme, _, rest = plain.partition("_")
+    prefix, _, secret = rest.partition("_")
+    if scheme != TOKEN_SCHEME or not prefix or not secret:
+        return None
+    token = ApiToken.objects.select_related("user").filter(prefix=prefix).first()
+    if token is None or not hmac.compare_digest(token.digest, _digest(plain)):
+        return None
+    if not token.is_active or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+@transaction.atomic
+def revoke_token(token: ApiToken) -> None:
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())

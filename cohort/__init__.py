@@ -1,0 +1,1 @@
+"""Cohort: an open-source CRM with colour-coded tags and dynamic segments."""

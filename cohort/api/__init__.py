@@ -1,0 +1,1 @@
+"""API conventions shared by every app: pagination, permissions, errors, routing."""

@@ -1,0 +1,22 @@
+"""One error shape for the API: {"field": ["message"]} or {"detail": "message"}."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        # Model validation raised inside a service: same shape as a serializer error.
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        )
+    if isinstance(exc, IntegrityError):
+        # A uniqueness race lost against a concurrent request: a conflict, not a crash.
+        return Response(
+            {"detail": "This change conflicts with another record; reload and try again."},
+            status=status.HTTP_409_CONFLICT,
+        )
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from cohort import views
+
+urlpatterns = [
+    re_path(r"^admin/?$", views.dashboard, name="dashboard"),
+    path("", include("accounts.urls")),
+    path("", include("contacts.urls")),
+    path("", include("leads.urls")),
+    path("", include("deals.urls")),
+    path("", include("activities.urls")),
+    path("api/crm/", include("cohort.api.urls")),
+    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="api_schema"),
+    re_path(
+        r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"
+    ),
+    path("django-admin/", admin.site.urls),
+    path("", views.home, name="home"),
+]

@@ -1,4 +1,5 @@
 import pycountry
+
 from django.db import models
 
 

@@ -5,14 +5,15 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
-from deals.choices import CURRENCY_CODES, DealStage
+from deals.choices import CLOSED_STAGES, CURRENCY_CODES, DealStage
 
 
 def validate_currency(code: str) -> None:
     if code not in CURRENCY_CODES:
         raise ValidationError(
-            f"'{code}' is not an ISO 4217 currency code; use three capital letters, e.g. USD or EUR."
+            f"'{code}' is not an ISO 4217 currency code; use three letters, e.g. USD or EUR."
         )
 
 
@@ -50,6 +51,14 @@ class Deal(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs):
+        # closed_at follows the stage: set when a deal is won or lost, cleared if reopened.
+        if self.stage in CLOSED_STAGES:
+            self.closed_at = self.closed_at or timezone.now()
+        else:
+            self.closed_at = None
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("deal_detail", args=[self.pk])

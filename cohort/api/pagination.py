@@ -1,36 +1,20 @@
-"""Page-number pagination that never counts a million rows.
+"""Page-number pagination for the API that never counts a million rows.
 
-It fetches one row more than the page to know whether there is a next page, and
-counts matching rows only up to COHORT_COUNT_CAP: `count` is present when the
-exact number is known that cheaply, and omitted past the cap.
+`count` is present when the exact number is known cheaply (cohort.paging), and
+omitted past COHORT_COUNT_CAP.
 """
 
 from collections import OrderedDict
 
 from django.conf import settings
-from django.db.models import QuerySet
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from cohort.paging import fetch_page, positive_int
+
 MAX_PAGE_SIZE = 200
-
-
-def capped_count(queryset: QuerySet, cap: int | None = None) -> tuple[int, bool]:
-    """Count up to `cap` rows; return (count, exact)."""
-    cap = cap or settings.COHORT_COUNT_CAP
-    counted = queryset.order_by()[: cap + 1].count()
-    return min(counted, cap), counted <= cap
-
-
-def _positive_int(raw: str | None, default: int, maximum: int | None = None) -> int:
-    try:
-        value = int(raw) if raw not in (None, "") else default
-    except ValueError:
-        return default
-    value = max(value, 1)
-    return min(value, maximum) if maximum else value
 
 
 class CappedCountPagination(BasePagination):
@@ -39,7 +23,7 @@ class CappedCountPagination(BasePagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
-        self.page_size = _positive_int(
+        self.page_size = positive_int(
             request.query_params.get(self.page_size_query_param),
             settings.REST_FRAMEWORK["PAGE_SIZE"],
             MAX_PAGE_SIZE,
@@ -47,18 +31,10 @@ class CappedCountPagination(BasePagination):
         raw_page = request.query_params.get(self.page_query_param)
         if raw_page not in (None, "") and (not raw_page.isdigit() or int(raw_page) < 1):
             raise NotFound(f"Invalid page {raw_page!r}: use a whole number from 1.")
-        self.page = int(raw_page or 1)
-        offset = (self.page - 1) * self.page_size
-        rows = list(queryset[offset : offset + self.page_size + 1])
-        self.has_next = len(rows) > self.page_size
-        rows = rows[: self.page_size]
-        if not rows and self.page > 1:
-            raise NotFound(f"Page {self.page} is past the last page.")
-        if self.page == 1 and not self.has_next:
-            self.count, self.exact = len(rows), True
-        else:
-            self.count, self.exact = capped_count(queryset)
-        return rows
+        self.slice = fetch_page(queryset, int(raw_page or 1), self.page_size)
+        if not self.slice.rows and self.slice.number > 1:
+            raise NotFound(f"Page {self.slice.number} is past the last page.")
+        return self.slice.rows
 
     def _link(self, page: int | None) -> str | None:
         if page is None:
@@ -70,10 +46,11 @@ class CappedCountPagination(BasePagination):
 
     def get_paginated_response(self, data):
         body = OrderedDict()
-        if self.exact:
-            body["count"] = self.count
-        body["next"] = self._link(self.page + 1 if self.has_next else None)
-        body["previous"] = self._link(self.page - 1 if self.page > 1 else None)
+        page = self.slice
+        if page.count_is_exact:
+            body["count"] = page.count
+        body["next"] = self._link(page.number + 1 if page.has_next else None)
+        body["previous"] = self._link(page.number - 1 if page.has_previous else None)
         body["results"] = data
         return Response(body)
 

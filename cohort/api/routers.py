@@ -5,6 +5,8 @@ from rest_framework.routers import DefaultRouter
 
 class OptionalSlashRouter(DefaultRouter):
     include_root_view = False
+    include_format_suffixes = False
 
     def __init__(self) -> None:
-        super().__init__(trailing_slash="/?")
+        super().__init__()
+        self.trailing_slash = "/?"

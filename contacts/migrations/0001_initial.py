@@ -9,7 +9,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,29 +17,97 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('first_name', models.CharField(blank=True, max_length=100)),
-                ('last_name', models.CharField(blank=True, max_length=100)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('phone', models.CharField(blank=True, max_length=50)),
-                ('company', models.CharField(blank=True, max_length=200)),
-                ('job_title', models.CharField(blank=True, max_length=200)),
-                ('country', django_countries.fields.CountryField(blank=True, max_length=2)),
-                ('city', models.CharField(blank=True, max_length=100)),
-                ('lifecycle_stage', models.CharField(choices=[('subscriber', 'Subscriber'), ('lead', 'Lead'), ('opportunity', 'Opportunity'), ('customer', 'Customer'), ('other', 'Other')], default='subscriber', max_length=20)),
-                ('lead_score', models.PositiveSmallIntegerField(default=0, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)])),
-                ('source', models.CharField(blank=True, choices=[('website', 'Website'), ('referral', 'Referral'), ('event', 'Event'), ('outbound', 'Outbound'), ('social', 'Social media'), ('partner', 'Partner'), ('import', 'Import'), ('other', 'Other')], max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('last_activity_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='owned_contacts', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("first_name", models.CharField(blank=True, max_length=100)),
+                ("last_name", models.CharField(blank=True, max_length=100)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("phone", models.CharField(blank=True, max_length=50)),
+                ("company", models.CharField(blank=True, max_length=200)),
+                ("job_title", models.CharField(blank=True, max_length=200)),
+                ("country", django_countries.fields.CountryField(blank=True, max_length=2)),
+                ("city", models.CharField(blank=True, max_length=100)),
+                (
+                    "lifecycle_stage",
+                    models.CharField(
+                        choices=[
+                            ("subscriber", "Subscriber"),
+                            ("lead", "Lead"),
+                            ("opportunity", "Opportunity"),
+                            ("customer", "Customer"),
+                            ("other", "Other"),
+                        ],
+                        default="subscriber",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "lead_score",
+                    models.PositiveSmallIntegerField(
+                        default=0,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(100),
+                        ],
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("website", "Website"),
+                            ("referral", "Referral"),
+                            ("event", "Event"),
+                            ("outbound", "Outbound"),
+                            ("social", "Social media"),
+                            ("partner", "Partner"),
+                            ("import", "Import"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("last_activity_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="owned_contacts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['last_name', 'first_name'], name='contact_name_idx'), models.Index(fields=['country'], name='contact_country_idx'), models.Index(fields=['owner', 'created_at'], name='contact_owner_created_idx'), models.Index(fields=['last_activity_at'], name='contact_last_activity_idx')],
-                'constraints': [models.UniqueConstraint(django.db.models.functions.text.Lower('email'), condition=models.Q(('email', ''), _negated=True), name='contact_email_unique_ci', violation_error_message='A contact with this email already exists.'), models.CheckConstraint(condition=models.Q(('lead_score__gte', 0), ('lead_score__lte', 100)), name='contact_lead_score_0_100')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["last_name", "first_name"], name="contact_name_idx"),
+                    models.Index(fields=["country"], name="contact_country_idx"),
+                    models.Index(fields=["owner", "created_at"], name="contact_owner_created_idx"),
+                    models.Index(fields=["last_activity_at"], name="contact_last_activity_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        django.db.models.functions.text.Lower("email"),
+                        condition=models.Q(("email", ""), _negated=True),
+                        name="contact_email_unique_ci",
+                        violation_error_message="A contact with this email already exists.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("lead_score__gte", 0), ("lead_score__lte", 100)),
+                        name="contact_lead_score_0_100",
+                    ),
+                ],
             },
         ),
     ]

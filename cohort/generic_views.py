@@ -1,0 +1,139 @@
+"""List, detail, edit and delete pages, written once and configured per record type.
+
+Each checks the Django model permission for its action on the server: anonymous
+users go to the login page, signed-in users without the permission get 403.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.db import transaction
+from django.db.models import Model, QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views import View
+
+from cohort.paging import fetch_page, positive_int
+
+LIST_PAGE_SIZE = 50
+
+
+class ModelPermissionMixin(PermissionRequiredMixin):
+    model: type[Model]
+    action = "view"
+
+    def get_permission_required(self) -> list[str]:
+        opts = self.model._meta
+        return [f"{opts.app_label}.{self.action}_{opts.model_name}"]
+
+
+def model_context(model: type[Model], user) -> dict:
+    """Names and permissions a generic template needs to speak about `model`."""
+    opts = model._meta
+    return {
+        "model_name": opts.model_name,
+        "verbose_name": opts.verbose_name,
+        "verbose_name_plural": opts.verbose_name_plural,
+        "list_url": reverse(f"{opts.model_name}_list"),
+        "add_url": reverse(f"{opts.model_name}_add"),
+        "can_add": user.has_perm(f"{opts.app_label}.add_{opts.model_name}"),
+        "can_change": user.has_perm(f"{opts.app_label}.change_{opts.model_name}"),
+        "can_delete": user.has_perm(f"{opts.app_label}.delete_{opts.model_name}"),
+    }
+
+
+class ObjectListView(ModelPermissionMixin, View):
+    """A filtered, sorted, paginated table; htmx requests get only the results partial."""
+
+    queryset: QuerySet
+    filterset_class = None
+    table_template: str
+    template_name = "cohort/object_list.html"
+    results_template = "cohort/_object_results.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        filterset = self.filterset_class(request.GET, queryset=self.queryset.all(), request=request)
+        rows = filterset.qs if filterset.is_valid() else self.queryset.none()
+        page = fetch_page(rows, positive_int(request.GET.get("page"), 1), LIST_PAGE_SIZE)
+        context = {
+            **model_context(self.model, request.user),
+            "filterset": filterset,
+            "page": page,
+            "table_template": self.table_template,
+            "ordering": request.GET.get("ordering", ""),
+        }
+        partial = request.htmx and not request.htmx.boosted
+        return render(request, self.results_template if partial else self.template_name, context)
+
+
+class ObjectDetailView(ModelPermissionMixin, View):
+    queryset: QuerySet
+    template_name: str
+
+    def get_extra_context(self, request: HttpRequest, obj: Model) -> dict:
+        return {}
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        obj = get_object_or_404(self.queryset, pk=pk)
+        context = {
+            **model_context(self.model, request.user),
+            "object": obj,
+            **self.get_extra_context(request, obj),
+        }
+        return render(request, self.template_name, context)
+
+
+class ObjectEditView(ModelPermissionMixin, View):
+    """Create (no pk) or edit (pk) a record with a ModelForm; re-shows the form on errors."""
+
+    form_class: type[ModelForm]
+    template_name = "cohort/object_edit.html"
+
+    def get_permission_required(self) -> list[str]:
+        self.action = "change" if "pk" in self.kwargs else "add"
+        return super().get_permission_required()
+
+    def get_object(self, pk: int | None) -> Model | None:
+        return get_object_or_404(self.model, pk=pk) if pk is not None else None
+
+    def save(self, form: ModelForm, request: HttpRequest) -> Model:
+        """Persist the valid form; record types with business rules override this."""
+        return form.save()
+
+    def render_form(self, request, form, obj, status=200) -> HttpResponse:
+        context = {**model_context(self.model, request.user), "form": form, "object": obj}
+        return render(request, self.template_name, context, status=status)
+
+    def get(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
+        obj = self.get_object(pk)
+        return self.render_form(request, self.form_class(instance=obj, request=request), obj)
+
+    def post(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
+        obj = self.get_object(pk)
+        form = self.form_class(request.POST, instance=obj, request=request)
+        if not form.is_valid():
+            return self.render_form(request, form, obj, status=400)
+        with transaction.atomic():
+            saved = self.save(form, request)
+        verb = "saved" if obj else "created"
+        messages.success(request, f"{self.model._meta.verbose_name.capitalize()} “{saved}” {verb}.")
+        return redirect(saved.get_absolute_url())
+
+
+class ObjectDeleteView(ModelPermissionMixin, View):
+    action = "delete"
+    template_name = "cohort/object_delete.html"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        obj = get_object_or_404(self.model, pk=pk)
+        context = {**model_context(self.model, request.user), "object": obj}
+        return render(request, self.template_name, context)
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        obj = get_object_or_404(self.model, pk=pk)
+        name = str(obj)
+        with transaction.atomic():
+            obj.delete()
+        messages.success(request, f"{self.model._meta.verbose_name.capitalize()} “{name}” deleted.")
+        return redirect(f"{self.model._meta.model_name}_list")

@@ -1,0 +1,51 @@
+from django_countries.serializers import CountryFieldMixin
+from rest_framework import serializers
+
+from cohort.api.serializers import OwnerField
+from contacts.models import Contact
+
+
+class ContactSerializer(CountryFieldMixin, serializers.ModelSerializer):
+    owner = OwnerField()
+    country_name = serializers.CharField(source="country.name", read_only=True)
+
+    class Meta:
+        model = Contact
+        fields = [
+            "id",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "company",
+            "job_title",
+            "country",
+            "country_name",
+            "city",
+            "lifecycle_stage",
+            "lead_score",
+            "source",
+            "owner",
+            "created_at",
+            "updated_at",
+            "last_activity_at",
+        ]
+        read_only_fields = ["created_at", "updated_at", "last_activity_at"]
+
+    def validate_email(self, email: str) -> str:
+        if not email:
+            return email
+        others = Contact.objects.filter(email__iexact=email)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise serializers.ValidationError("A contact with this email already exists.")
+        return email
+
+    def validate(self, attrs):
+        merged = {**(vars(self.instance) if self.instance else {}), **attrs}
+        if not (merged.get("first_name") or merged.get("last_name") or merged.get("email")):
+            raise serializers.ValidationError(
+                {"first_name": ["Give the contact at least a name or an email."]}
+            )
+        return attrs

@@ -1,0 +1,36 @@
+from activities.forms import ActivityForm
+from cohort import generic_views as generic
+from contacts.filtersets import ContactFilterSet
+from contacts.forms import ContactForm
+from contacts.models import Contact
+
+
+class ContactListView(generic.ObjectListView):
+    model = Contact
+    queryset = Contact.objects.select_related("owner")
+    filterset_class = ContactFilterSet
+    table_template = "contacts/contact_table.html"
+
+
+class ContactDetailView(generic.ObjectDetailView):
+    model = Contact
+    queryset = Contact.objects.select_related("owner")
+    template_name = "contacts/contact_detail.html"
+
+    def get_extra_context(self, request, obj):
+        return {
+            "activities": obj.activities.select_related("owner", "deal", "lead")[:50],
+            "deals": obj.deals.select_related("owner")[:20],
+            "leads": obj.leads.select_related("owner")[:20],
+            "activity_form": ActivityForm(contact=obj),
+        }
+
+
+class ContactEditView(generic.ObjectEditView):
+    model = Contact
+    form_class = ContactForm
+
+
+class ContactDeleteView(generic.ObjectDeleteView):
+    model = Contact
+    template_name = "contacts/contact_delete.html"

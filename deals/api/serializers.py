@@ -1,0 +1,25 @@
+from rest_framework import serializers
+
+from cohort.api.serializers import OwnerField
+from deals.models import Deal
+
+
+class DealSerializer(serializers.ModelSerializer):
+    owner = OwnerField()
+
+    class Meta:
+        model = Deal
+        fields = [
+            "id",
+            "title",
+            "contact",
+            "value",
+            "currency",
+            "stage",
+            "expected_close_date",
+            "owner",
+            "closed_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["closed_at", "created_at", "updated_at"]

@@ -1,0 +1,24 @@
+import django_filters
+
+from contacts.filtersets import RecordFilterSet
+from deals.choices import DealStage
+from deals.models import Deal
+
+
+class DealFilterSet(RecordFilterSet):
+    search_fields = ["title", "contact__first_name", "contact__last_name", "contact__company"]
+
+    stage = django_filters.ChoiceFilter(choices=DealStage.choices, empty_label="Any stage")
+    ordering = django_filters.OrderingFilter(
+        fields=[
+            ("title", "title"),
+            ("value", "value"),
+            ("stage", "stage"),
+            ("expected_close_date", "expected_close_date"),
+            ("created_at", "created_at"),
+        ]
+    )
+
+    class Meta:
+        model = Deal
+        fields = ["search", "owner", "stage", "currency", "contact"]

@@ -1,0 +1,29 @@
+from cohort import generic_views as generic
+from deals.filtersets import DealFilterSet
+from deals.forms import DealForm
+from deals.models import Deal
+
+
+class DealListView(generic.ObjectListView):
+    model = Deal
+    queryset = Deal.objects.select_related("owner", "contact")
+    filterset_class = DealFilterSet
+    table_template = "deals/deal_table.html"
+
+
+class DealDetailView(generic.ObjectDetailView):
+    model = Deal
+    queryset = Deal.objects.select_related("owner", "contact")
+    template_name = "deals/deal_detail.html"
+
+    def get_extra_context(self, request, obj):
+        return {"activities": obj.activities.select_related("owner", "contact")[:50]}
+
+
+class DealEditView(generic.ObjectEditView):
+    model = Deal
+    form_class = DealForm
+
+
+class DealDeleteView(generic.ObjectDeleteView):
+    model = Deal

@@ -1,0 +1,26 @@
+import django_filters
+
+from contacts.choices import Source
+from contacts.filtersets import RecordFilterSet
+from leads.choices import LeadStatus
+from leads.models import Lead
+
+
+class LeadFilterSet(RecordFilterSet):
+    search_fields = ["name", "email", "company"]
+
+    status = django_filters.ChoiceFilter(choices=LeadStatus.choices, empty_label="Any status")
+    source = django_filters.ChoiceFilter(choices=Source.choices, empty_label="Any source")
+    ordering = django_filters.OrderingFilter(
+        fields=[
+            ("name", "name"),
+            ("company", "company"),
+            ("status", "status"),
+            ("score", "score"),
+            ("created_at", "created_at"),
+        ]
+    )
+
+    class Meta:
+        model = Lead
+        fields = ["search", "owner", "status", "source", "contact"]

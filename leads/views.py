@@ -1,0 +1,29 @@
+from cohort import generic_views as generic
+from leads.filtersets import LeadFilterSet
+from leads.forms import LeadForm
+from leads.models import Lead
+
+
+class LeadListView(generic.ObjectListView):
+    model = Lead
+    queryset = Lead.objects.select_related("owner", "contact")
+    filterset_class = LeadFilterSet
+    table_template = "leads/lead_table.html"
+
+
+class LeadDetailView(generic.ObjectDetailView):
+    model = Lead
+    queryset = Lead.objects.select_related("owner", "contact")
+    template_name = "leads/lead_detail.html"
+
+    def get_extra_context(self, request, obj):
+        return {"activities": obj.activities.select_related("owner", "contact")[:50]}
+
+
+class LeadEditView(generic.ObjectEditView):
+    model = Lead
+    form_class = LeadForm
+
+
+class LeadDeleteView(generic.ObjectDeleteView):
+    model = Lead

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "leads",
     "deals",
     "activities",
+    "tags",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,234 @@
+"""Creating, attaching, detaching, bulk-tagging, merging and deleting tags.
+
+Every function runs in one transaction and keeps the usage counters on Tag in
+step with the link rows, so the tags page never counts links per request.
+Heavy work (bulk, merge) is set-based SQL: one INSERT … SELECT or DELETE per tag.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Count, F, Model, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts.models import User
+from tags.colors import palette_color_for
+from tags.models import Tag
+from tags.records import TAGGABLE_TYPES, TaggableType, taggable_type_for
+
+
+class TagError(Exception):
+    """A tag operation that cannot be done as asked; the message says why."""
+
+
+def _unique_slug(name: str, exclude_pk: int | None = None) -> str:
+    base = slugify(name, allow_unicode=True)[:50] or "tag"
+    slug, n = base, 1
+    taken = Tag.objects.exclude(pk=exclude_pk)
+    while taken.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def find_tag_by_name(name: str) -> Tag | None:
+    return Tag.objects.filter(name__iexact=name.strip()).first()
+
+
+def _check_name_free(name: str, exclude_pk: int | None = None) -> None:
+    existing = Tag.objects.filter(name__iexact=name).exclude(pk=exclude_pk).first()
+    if existing is not None:
+        raise ValidationError(
+            {"name": [f"A tag named “{existing.name}” already exists; names ignore case."]}
+        )
+
+
+@transaction.atomic
+def create_tag(
+    name: str, *, color: str | None = None, description: str = "", user: User | None = None
+) -> Tag:
+    """A new tag; the name is trimmed and must be unique ignoring case."""
+    name = name.strip()
+    _check_name_free(name)
+    tag = Tag(
+        name=name,
+        slug=_unique_slug(name),
+        color=color or palette_color_for(Tag.objects.count()),
+        description=description.strip(),
+        created_by=user,
+    )
+    tag.full_clean()
+    tag.save()
+    return tag
+
+
+@transaction.atomic
+def update_tag(
+    tag: Tag, *, name: str | None = None, color: str | None = None, description: str | None = None
+) -> Tag:
+    if name is not None and name.strip() != tag.name:
+        tag.name = name.strip()
+        _check_name_free(tag.name, exclude_pk=tag.pk)
+        tag.slug = _unique_slug(tag.name, exclude_pk=tag.pk)
+    if color is not None:
+        tag.color = color
+    if description is not None:
+        tag.description = description.strip()
+    tag.full_clean()
+    tag.save()
+    return tag
+
+
+def _bump(tag_ids: Iterable[int], counter: str, delta: int) -> None:
+    if delta:
+        Tag.objects.filter(pk__in=list(tag_ids)).update(**{counter: F(counter) + delta})
+
+
+@transaction.atomic
+def attach_tag(record: Model, tag: Tag) -> bool:
+    """Attach `tag` to `record`; False when it was already there (nothing changes)."""
+    taggable = taggable_type_for(type(record))
+    _, created = taggable.link_model.objects.get_or_create(record=record, tag=tag)
+    if created:
+        _bump([tag.pk], taggable.counter, 1)
+    return created
+
+
+@transaction.atomic
+def detach_tag(record: Model, tag: Tag) -> bool:
+    """Detach `tag` from `record`; False when it was not attached. The tag itself stays."""
+    taggable = taggable_type_for(type(record))
+    deleted, _ = taggable.link_model.objects.filter(record=record, tag=tag).delete()
+    _bump([tag.pk], taggable.counter, -deleted)
+    return bool(deleted)
+
+
+def record_tags(record: Model) -> QuerySet:
+    return Tag.objects.filter(
+        pk__in=taggable_type_for(type(record))
+        .link_model.objects.filter(record=record)
+        .values("tag_id")
+    )
+
+
+@dataclass(frozen=True)
+class BulkTagResult:
+    added: int
+    removed: int
+
+
+def _compiled(queryset: QuerySet) -> tuple[str, tuple]:
+    """SQL and parameters of a `SELECT … AS record_pk` for the given records."""
+    ids = queryset.order_by().values(record_pk=F("pk"))
+    return ids.query.get_compiler(using=queryset.db).as_sql()
+
+
+@transaction.atomic
+def bulk_tag(
+    taggable: TaggableType,
+    records: QuerySet,
+    *,
+    add: Iterable[Tag] = (),
+    remove: Iterable[Tag] = (),
+) -> BulkTagResult:
+    """Add and remove tags on every record of `records`, one statement per tag.
+
+    `records` is any queryset of the type's model (ids or a filter); it is never
+    fetched into Python.
+    """
+    link_table = taggable.link_model._meta.db_table
+    select_sql, params = _compiled(records)
+    added = removed = 0
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        for tag in add:
+            cursor.execute(
+                f"INSERT INTO {link_table} (record_id, tag_id, created_at) "
+                f"SELECT r.record_pk, %s, %s FROM ({select_sql}) AS r WHERE NOT EXISTS ("
+                f"SELECT 1 FROM {link_table} l WHERE l.record_id = r.record_pk AND l.tag_id = %s) "
+                f"ON CONFLICT DO NOTHING",
+                [tag.pk, now, *params, tag.pk],
+            )
+            _bump([tag.pk], taggable.counter, cursor.rowcount)
+            added += cursor.rowcount
+        for tag in remove:
+            cursor.execute(
+                f"DELETE FROM {link_table} WHERE tag_id = %s "
+                f"AND record_id IN (SELECT r.record_pk FROM ({select_sql}) AS r)",
+                [tag.pk, *params],
+            )
+            _bump([tag.pk], taggable.counter, -cursor.rowcount)
+            removed += cursor.rowcount
+    return BulkTagResult(added=added, removed=removed)
+
+
+def _lock_in_order(*tags: Tag) -> None:
+    """Row locks on tags, always by ascending id, so concurrent merges cannot deadlock."""
+    list(Tag.objects.select_for_update().filter(pk__in=[t.pk for t in tags]).order_by("pk"))
+
+
+@transaction.atomic
+def merge_tags(source: Tag, target: Tag) -> Tag:
+    """Move every link of `source` to `target`, collapse duplicates, delete `source`."""
+    if source.pk == target.pk:
+        raise TagError("A tag cannot be merged into itself; pick another tag.")
+    _lock_in_order(source, target)
+    with connection.cursor() as cursor:
+        for taggable in TAGGABLE_TYPES.values():
+            table = taggable.link_model._meta.db_table
+            cursor.execute(
+                f"INSERT INTO {table} (record_id, tag_id, created_at) "
+                f"SELECT s.record_id, %s, s.created_at FROM {table} s WHERE s.tag_id = %s "
+                f"AND NOT EXISTS (SELECT 1 FROM {table} t WHERE t.tag_id = %s "
+                f"AND t.record_id = s.record_id) ON CONFLICT DO NOTHING",
+                [target.pk, source.pk, target.pk],
+            )
+    source.delete()
+    recount_tags([target.pk])
+    target.refresh_from_db()
+    return target
+
+
+@transaction.atomic
+def delete_tag(tag: Tag) -> int:
+    """Delete the tag and its links (never the records); returns how many records lost it."""
+    _lock_in_order(tag)
+    tag.refresh_from_db()
+    lost = tag.total_count
+    tag.delete()
+    return lost
+
+
+@transaction.atomic
+def forget_records(model: type[Model], records: QuerySet) -> None:
+    """Before records are deleted: take their links off the usage counters."""
+    taggable = taggable_type_for(model)
+    per_tag = (
+        taggable.link_model.objects.filter(record__in=records.order_by().values("pk"))
+        .values("tag_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in per_tag:
+        _bump([row["tag_id"]], taggable.counter, -row["n"])
+
+
+@transaction.atomic
+def recount_tags(tag_ids: Iterable[int] | None = None) -> None:
+    """Recompute usage counters from the link tables (after a merge, or to repair)."""
+    tags = Tag.objects.all() if tag_ids is None else Tag.objects.filter(pk__in=list(tag_ids))
+    updates = {}
+    for taggable in TAGGABLE_TYPES.values():
+        counted = (
+            taggable.link_model.objects.filter(tag=OuterRef("pk"))
+            .order_by()
+            .values("tag")
+            .annotate(n=Count("id"))
+            .values("n")
+        )
+        updates[taggable.counter] = Coalesce(Subquery(counted), 0)
+    tags.update(**updates)

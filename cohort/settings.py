@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "deals",
     "activities",
     "tags",
+    "segments",
 ]
 
 MIDDLEWARE = [

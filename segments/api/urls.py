@@ -1,0 +1,4 @@
+from cohort.api.routers import OptionalSlashRouter
+
+router = OptionalSlashRouter()
+urlpatterns = router.urls

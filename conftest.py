@@ -3,6 +3,7 @@
 import os
 
 import pytest
+
 from django.contrib.auth.models import Group
 from django.db import connection
 from rest_framework.test import APIClient

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views import View
 
 from cohort.paging import fetch_page, positive_int
+from cohort.records import delete_record
 
 LIST_PAGE_SIZE = 50
 
@@ -133,7 +134,6 @@ class ObjectDeleteView(ModelPermissionMixin, View):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         obj = get_object_or_404(self.model, pk=pk)
         name = str(obj)
-        with transaction.atomic():
-            obj.delete()
+        delete_record(obj)
         messages.success(request, f"{self.model._meta.verbose_name.capitalize()} “{name}” deleted.")
         return redirect(f"{self.model._meta.model_name}_list")

@@ -1,12 +1,20 @@
 import django_filters
 
-from contacts.filtersets import RecordFilterSet
+from cohort.filtersets import RecordFilterSet
 from deals.choices import DealStage
 from deals.models import Deal
 
 
 class DealFilterSet(RecordFilterSet):
-    search_fields = ["title", "contact__first_name", "contact__last_name", "contact__company"]
+    search_fields = [
+        "title",
+        "contact__first_name",
+        "contact__last_name",
+        "contact__company",
+        "tag",
+        "tag_match",
+        "tagged",
+    ]
 
     stage = django_filters.ChoiceFilter(choices=DealStage.choices, empty_label="Any stage")
     ordering = django_filters.OrderingFilter(
@@ -21,4 +29,4 @@ class DealFilterSet(RecordFilterSet):
 
     class Meta:
         model = Deal
-        fields = ["search", "owner", "stage", "currency", "contact"]
+        fields = ["search", "owner", "stage", "currency", "contact", "tag", "tag_match", "tagged"]

@@ -1,13 +1,13 @@
 import django_filters
 
+from cohort.filtersets import RecordFilterSet
 from contacts.choices import Source
-from contacts.filtersets import RecordFilterSet
 from leads.choices import LeadStatus
 from leads.models import Lead
 
 
 class LeadFilterSet(RecordFilterSet):
-    search_fields = ["name", "email", "company"]
+    search_fields = ["name", "email", "company", "tag", "tag_match", "tagged"]
 
     status = django_filters.ChoiceFilter(choices=LeadStatus.choices, empty_label="Any status")
     source = django_filters.ChoiceFilter(choices=Source.choices, empty_label="Any source")
@@ -23,4 +23,4 @@ class LeadFilterSet(RecordFilterSet):
 
     class Meta:
         model = Lead
-        fields = ["search", "owner", "status", "source", "contact"]
+        fields = ["search", "owner", "status", "source", "contact", "tag", "tag_match", "tagged"]

@@ -5,11 +5,13 @@ from cohort.api.routers import OptionalSlashRouter
 from contacts.api.views import ContactViewSet
 from deals.api.views import DealViewSet
 from leads.api.views import LeadViewSet
+from tags.api.views import TagViewSet
 
 router = OptionalSlashRouter()
 router.register("contacts", ContactViewSet)
 router.register("leads", LeadViewSet)
 router.register("deals", DealViewSet)
 router.register("activities", ActivityViewSet)
+router.register("tags", TagViewSet)
 
 urlpatterns = router.urls

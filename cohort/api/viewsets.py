@@ -3,6 +3,8 @@
 from django.db import transaction
 from rest_framework import viewsets
 
+from cohort.records import delete_record
+
 
 class RecordViewSet(viewsets.ModelViewSet):
     """CRUD with filters, search and ordering from the app's FilterSet; writes are atomic."""
@@ -20,5 +22,4 @@ class RecordViewSet(viewsets.ModelViewSet):
             serializer.save()
 
     def perform_destroy(self, instance):
-        with transaction.atomic():
-            instance.delete()
+        delete_record(instance)

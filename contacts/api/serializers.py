@@ -3,10 +3,12 @@ from rest_framework import serializers
 
 from cohort.api.serializers import OwnerField
 from contacts.models import Contact
+from tags.api.serializers import TagChipSerializer
 
 
 class ContactSerializer(CountryFieldMixin, serializers.ModelSerializer):
     owner = OwnerField()
+    tags = TagChipSerializer(many=True, read_only=True)
     country_name = serializers.CharField(source="country.name", read_only=True)
 
     class Meta:
@@ -26,6 +28,7 @@ class ContactSerializer(CountryFieldMixin, serializers.ModelSerializer):
             "lead_score",
             "source",
             "owner",
+            "tags",
             "created_at",
             "updated_at",
             "last_activity_at",

@@ -2,10 +2,12 @@ from rest_framework import serializers
 
 from cohort.api.serializers import OwnerField
 from deals.models import Deal
+from tags.api.serializers import TagChipSerializer
 
 
 class DealSerializer(serializers.ModelSerializer):
     owner = OwnerField()
+    tags = TagChipSerializer(many=True, read_only=True)
 
     class Meta:
         model = Deal
@@ -18,6 +20,7 @@ class DealSerializer(serializers.ModelSerializer):
             "stage",
             "expected_close_date",
             "owner",
+            "tags",
             "closed_at",
             "created_at",
             "updated_at",

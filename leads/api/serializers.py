@@ -2,10 +2,12 @@ from rest_framework import serializers
 
 from cohort.api.serializers import OwnerField
 from leads.models import Lead
+from tags.api.serializers import TagChipSerializer
 
 
 class LeadSerializer(serializers.ModelSerializer):
     owner = OwnerField()
+    tags = TagChipSerializer(many=True, read_only=True)
 
     class Meta:
         model = Lead
@@ -19,6 +21,7 @@ class LeadSerializer(serializers.ModelSerializer):
             "status",
             "score",
             "owner",
+            "tags",
             "contact",
             "created_at",
             "updated_at",

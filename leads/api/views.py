@@ -2,9 +2,10 @@ from cohort.api.viewsets import RecordViewSet
 from leads.api.serializers import LeadSerializer
 from leads.filtersets import LeadFilterSet
 from leads.models import Lead
+from tags.api.views import TaggedRecordViewSetMixin, prefetch_tags
 
 
-class LeadViewSet(RecordViewSet):
-    queryset = Lead.objects.select_related("owner")
+class LeadViewSet(TaggedRecordViewSetMixin, RecordViewSet):
+    queryset = prefetch_tags(Lead.objects.select_related("owner"))
     serializer_class = LeadSerializer
     filterset_class = LeadFilterSet

@@ -1,0 +1,26 @@
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+
+class TagPermission(BasePermission):
+    """Reading needs "view crm tags"; create, edit, merge and delete need "manage crm tags"."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        if request.method in SAFE_METHODS:
+            return user.has_perm("tags.view_tag")
+        return user.has_perm("tags.manage_tag")
+
+
+class RecordTaggingPermission(BasePermission):
+    """Seeing a record's tags needs view on the record; attaching and detaching need change."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        taggable = view.taggable_type
+        if request.method in SAFE_METHODS:
+            return user.has_perm(taggable.view_permission)
+        return user.has_perm(taggable.change_permission)

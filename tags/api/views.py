@@ -1,0 +1,192 @@
+"""Tags API: /api/crm/tags and the tag endpoints of every taggable record type."""
+
+from django.db.models import F, Prefetch
+from django.db.models.functions import Lower
+from django.http import QueryDict
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import filters, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+
+from tags import services
+from tags.api.permissions import RecordTaggingPermission, TagPermission
+from tags.api.serializers import (
+    AttachTagSerializer,
+    BulkTagResultSerializer,
+    BulkTagSerializer,
+    TagChipSerializer,
+    TagMergeSerializer,
+    TagSerializer,
+)
+from tags.models import Tag
+from tags.records import taggable_type_for
+
+
+class TagViewSet(viewsets.ModelViewSet):
+    queryset = Tag.objects.all()
+    serializer_class = TagSerializer
+    permission_classes = [TagPermission]
+    filter_backends = [filters.SearchFilter, filters.OrderingFilter]
+    search_fields = ["name"]
+    ordering_fields = ["name", "created_at", "contacts_count", "leads_count", "deals_count"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        if self.request.query_params.get("ordering") == "usage":
+            total = F("contacts_count") + F("leads_count") + F("deals_count")
+            return Tag.objects.order_by(total.desc(), Lower("name"))
+        return Tag.objects.all()
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = services.create_tag(
+            data["name"],
+            color=data.get("color"),
+            description=data.get("description", ""),
+            user=self.request.user,
+        )
+
+    def perform_update(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = services.update_tag(
+            serializer.instance,
+            name=data.get("name"),
+            color=data.get("color"),
+            description=data.get("description"),
+        )
+
+    def perform_destroy(self, instance):
+        services.delete_tag(instance)
+
+    @extend_schema(request=TagMergeSerializer, responses=TagSerializer)
+    @action(detail=True, methods=["post"])
+    def merge(self, request, pk=None):
+        """Merge this tag into `into`: its links move there and this tag disappears."""
+        source = self.get_object()
+        serializer = TagMergeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            target = services.merge_tags(source, serializer.validated_data["into"])
+        except services.TagError as error:
+            raise ValidationError({"into": [str(error)]}) from error
+        return Response(TagSerializer(target).data)
+
+
+def prefetch_tags(queryset):
+    """Record querysets load their tags in one extra query, whatever the page size."""
+    return queryset.prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.only("id", "name", "color"))
+    )
+
+
+class TaggedRecordViewSetMixin:
+    """`/{id}/tags`, `/{id}/tags/{tag_id}` and `/bulk-tags` for a record viewset."""
+
+    @property
+    def taggable_type(self):
+        return taggable_type_for(self.queryset.model)
+
+    def _record(self, pk):
+        return get_object_or_404(self.taggable_type.model, pk=pk)
+
+    def _tags_response(self, record, status_code=status.HTTP_200_OK) -> Response:
+        tags = services.record_tags(record)
+        return Response(TagChipSerializer(tags, many=True).data, status=status_code)
+
+    @extend_schema(
+        methods=["GET"], responses=TagChipSerializer(many=True), summary="The record's tags"
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=AttachTagSerializer,
+        responses={201: TagChipSerializer(many=True), 200: TagChipSerializer(many=True)},
+        summary="Attach a tag: 201 when attached, 200 when it already was",
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        url_path="tags",
+        permission_classes=[RecordTaggingPermission],
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def tags(self, request, pk=None):
+        record = self._record(pk)
+        if request.method == "GET":
+            return self._tags_response(record)
+        serializer = AttachTagSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tag = self._resolve_tag(request, serializer.validated_data)
+        created = services.attach_tag(record, tag)
+        return self._tags_response(record, status.HTTP_201_CREATED if created else 200)
+
+    def _resolve_tag(self, request, data) -> Tag:
+        if "tag_id" in data:
+            tag = Tag.objects.filter(pk=data["tag_id"]).first()
+            if tag is None:
+                raise ValidationError({"tag_id": [f"Unknown tag {data['tag_id']}."]})
+            return tag
+        name = data["name"].strip()
+        tag = services.find_tag_by_name(name)
+        if tag is not None:
+            return tag
+        if not request.user.has_perm("tags.manage_tag"):
+            raise ValidationError(
+                {"name": [f"No tag named “{name}”, and you may not create tags."]}
+            )
+        return services.create_tag(name, user=request.user)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("tag_id", int, OpenApiParameter.PATH)],
+        request=None,
+        responses={204: None},
+        summary="Detach a tag (the tag itself stays)",
+    )
+    @action(
+        detail=True,
+        methods=["delete"],
+        url_path=r"tags/(?P<tag_id>\d+)",
+        permission_classes=[RecordTaggingPermission],
+        filter_backends=[],
+    )
+    def detach_tag(self, request, pk=None, tag_id=None):
+        record = self._record(pk)
+        tag = Tag.objects.filter(pk=tag_id).first()
+        if tag is None or not services.detach_tag(record, tag):
+            raise NotFound(f"Tag {tag_id} is not attached to this record.")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=BulkTagSerializer, responses=BulkTagResultSerializer)
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="bulk-tags",
+        permission_classes=[RecordTaggingPermission],
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def bulk_tags(self, request):
+        """Add and/or remove tags on records chosen by `ids` or by a list `filter`."""
+        serializer = BulkTagSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        records = self._bulk_records(data)
+        result = services.bulk_tag(
+            self.taggable_type, records, add=data.get("add", []), remove=data.get("remove", [])
+        )
+        body = {"matched": records.count(), "added": result.added, "removed": result.removed}
+        return Response(BulkTagResultSerializer(body).data)
+
+    def _bulk_records(self, data):
+        model = self.taggable_type.model
+        if "ids" in data:
+            return model.objects.filter(pk__in=data["ids"])
+        query = QueryDict(mutable=True)
+        for key, value in data["filter"].items():
+            query.setlist(key, [str(v) for v in (value if isinstance(value, list) else [value])])
+        filterset = self.filterset_class(query, queryset=model.objects.all(), request=self.request)
+        if not filterset.is_valid():
+            raise ValidationError({"filter": filterset.errors})
+        return filterset.qs

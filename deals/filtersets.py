@@ -11,9 +11,6 @@ class DealFilterSet(RecordFilterSet):
         "contact__first_name",
         "contact__last_name",
         "contact__company",
-        "tag",
-        "tag_match",
-        "tagged",
     ]
 
     stage = django_filters.ChoiceFilter(choices=DealStage.choices, empty_label="Any stage")

@@ -7,7 +7,7 @@ from leads.models import Lead
 
 
 class LeadFilterSet(RecordFilterSet):
-    search_fields = ["name", "email", "company", "tag", "tag_match", "tagged"]
+    search_fields = ["name", "email", "company"]
 
     status = django_filters.ChoiceFilter(choices=LeadStatus.choices, empty_label="Any status")
     source = django_filters.ChoiceFilter(choices=Source.choices, empty_label="Any source")

@@ -14,8 +14,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views import View
 
-from cohort.paging import fetch_page, positive_int
+from cohort.paging import MAX_PAGE, fetch_page, positive_int
 from cohort.records import delete_record
+from tags.api.views import prefetch_tags
+from tags.records import TAGGABLE_TYPES
 
 LIST_PAGE_SIZE = 50
 
@@ -56,9 +58,13 @@ class ObjectListView(ModelPermissionMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         filterset = self.filterset_class(request.GET, queryset=self.queryset.all(), request=request)
         rows = filterset.qs if filterset.is_valid() else self.queryset.none()
-        page = fetch_page(rows, positive_int(request.GET.get("page"), 1), LIST_PAGE_SIZE)
+        tagging = self.tagging_context(request.user)
+        if tagging["show_tags"]:
+            rows = prefetch_tags(rows)  # one query for every row's tag chips
+        page = fetch_page(rows, positive_int(request.GET.get("page"), 1, MAX_PAGE), LIST_PAGE_SIZE)
         context = {
             **model_context(self.model, request.user),
+            **tagging,
             "filterset": filterset,
             "page": page,
             "table_template": self.table_template,
@@ -66,6 +72,17 @@ class ObjectListView(ModelPermissionMixin, View):
         }
         partial = request.htmx and not request.htmx.boosted
         return render(request, self.results_template if partial else self.template_name, context)
+
+    def tagging_context(self, user) -> dict:
+        """Tag chips in the rows (for users who may see tags) and the bulk tag bar (for
+        those who may also change the records), when the record type carries tags."""
+        taggable = next((t for t in TAGGABLE_TYPES.values() if t.model is self.model), None)
+        show_tags = taggable is not None and user.has_perm("tags.view_tag")
+        return {
+            "record_type": taggable.key if taggable else "",
+            "show_tags": show_tags,
+            "bulk_tagging": show_tags and user.has_perm(taggable.change_permission),
+        }
 
 
 class ObjectDetailView(ModelPermissionMixin, View):

@@ -51,6 +51,10 @@ def fetch_page(queryset: QuerySet, number: int, size: int) -> PageSlice:
     return PageSlice(rows, number, size, has_next, count, exact)
 
 
+# Deeper pages than this are refused: an OFFSET past it is a mistake, not browsing.
+MAX_PAGE = 1_000_000
+
+
 def positive_int(raw: str | None, default: int, maximum: int | None = None) -> int:
     """A page or page-size parameter, falling back to `default` when it is not a number."""
     try:

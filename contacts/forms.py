@@ -1,5 +1,7 @@
+from django import forms
+
 from cohort.forms import RecordForm
-from contacts.models import Contact
+from contacts.models import DUPLICATE_EMAIL, Contact
 
 
 class ContactForm(RecordForm):
@@ -19,6 +21,12 @@ class ContactForm(RecordForm):
             "source",
             "owner",
         ]
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        if email and Contact.objects.with_email(email, exclude_pk=self.instance.pk).exists():
+            raise forms.ValidationError(DUPLICATE_EMAIL)
+        return email
 
     def clean(self):
         cleaned = super().clean()

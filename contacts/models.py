@@ -8,6 +8,13 @@ from django_countries.fields import CountryField
 from contacts.choices import LifecycleStage, Source
 
 SCORE_VALIDATORS = [MinValueValidator(0), MaxValueValidator(100)]
+DUPLICATE_EMAIL = "A contact with this email already exists."
+
+
+class ContactQuerySet(models.QuerySet):
+    def with_email(self, email: str, exclude_pk: int | None = None) -> "ContactQuerySet":
+        """Contacts whose email is `email`, ignoring case (emails are unique that way)."""
+        return self.filter(email__iexact=email).exclude(pk=exclude_pk)
 
 
 class Contact(models.Model):
@@ -36,6 +43,8 @@ class Contact(models.Model):
     # Kept current by activities.services, never edited by hand.
     last_activity_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    objects = ContactQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -43,7 +52,7 @@ class Contact(models.Model):
                 Lower("email"),
                 condition=~models.Q(email=""),
                 name="contact_email_unique_ci",
-                violation_error_message="A contact with this email already exists.",
+                violation_error_message=DUPLICATE_EMAIL,
             ),
             models.CheckConstraint(
                 condition=models.Q(lead_score__gte=0, lead_score__lte=100),

@@ -1,4 +1,5 @@
 import django_filters
+from django import forms
 
 from cohort.filtersets import RecordFilterSet
 from deals.choices import DealStage
@@ -14,6 +15,8 @@ class DealFilterSet(RecordFilterSet):
     ]
 
     stage = django_filters.ChoiceFilter(choices=DealStage.choices, empty_label="Any stage")
+    # By id and hidden in the form: a <select> of every contact would not scale.
+    contact = django_filters.NumberFilter(field_name="contact", widget=forms.HiddenInput)
     ordering = django_filters.OrderingFilter(
         fields=[
             ("title", "title"),

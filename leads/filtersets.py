@@ -1,4 +1,5 @@
 import django_filters
+from django import forms
 
 from cohort.filtersets import RecordFilterSet
 from contacts.choices import Source
@@ -11,6 +12,8 @@ class LeadFilterSet(RecordFilterSet):
 
     status = django_filters.ChoiceFilter(choices=LeadStatus.choices, empty_label="Any status")
     source = django_filters.ChoiceFilter(choices=Source.choices, empty_label="Any source")
+    # By id and hidden in the form: a <select> of every contact would not scale.
+    contact = django_filters.NumberFilter(field_name="contact", widget=forms.HiddenInput)
     ordering = django_filters.OrderingFilter(
         fields=[
             ("name", "name"),

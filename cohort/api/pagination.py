@@ -12,7 +12,7 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from cohort.paging import fetch_page, positive_int
+from cohort.paging import MAX_PAGE, fetch_page, positive_int
 
 MAX_PAGE_SIZE = 200
 
@@ -29,8 +29,10 @@ class CappedCountPagination(BasePagination):
             MAX_PAGE_SIZE,
         )
         raw_page = request.query_params.get(self.page_query_param)
-        if raw_page not in (None, "") and (not raw_page.isdigit() or int(raw_page) < 1):
-            raise NotFound(f"Invalid page {raw_page!r}: use a whole number from 1.")
+        if raw_page not in (None, "") and not (
+            raw_page.isdigit() and 1 <= int(raw_page) <= MAX_PAGE
+        ):
+            raise NotFound(f"Invalid page {raw_page!r}: use a whole number from 1 to {MAX_PAGE:,}.")
         self.slice = fetch_page(queryset, int(raw_page or 1), self.page_size)
         if not self.slice.rows and self.slice.number > 1:
             raise NotFound(f"Page {self.slice.number} is past the last page.")

@@ -2,7 +2,7 @@ from django_countries.serializers import CountryFieldMixin
 from rest_framework import serializers
 
 from cohort.api.serializers import OwnerField
-from contacts.models import Contact
+from contacts.models import DUPLICATE_EMAIL, Contact
 from tags.api.serializers import TagChipSerializer
 
 
@@ -38,11 +38,9 @@ class ContactSerializer(CountryFieldMixin, serializers.ModelSerializer):
     def validate_email(self, email: str) -> str:
         if not email:
             return email
-        others = Contact.objects.filter(email__iexact=email)
-        if self.instance is not None:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
-            raise serializers.ValidationError("A contact with this email already exists.")
+        exclude_pk = self.instance.pk if self.instance is not None else None
+        if Contact.objects.with_email(email, exclude_pk=exclude_pk).exists():
+            raise serializers.ValidationError(DUPLICATE_EMAIL)
         return email
 
     def validate(self, attrs):

@@ -19,6 +19,7 @@ def search_words(queryset: QuerySet, fields: list[str], value: str) -> QuerySet:
 
 class RecordFilterSet(TaggedFilterSet):
     search_fields: list[str] = []
+    search_placeholder = "Name, email or company"
 
     search = django_filters.CharFilter(
         method="filter_search",
@@ -30,6 +31,10 @@ class RecordFilterSet(TaggedFilterSet):
     owner = django_filters.ModelChoiceFilter(
         queryset=User.objects.filter(is_active=True), empty_label="Any owner"
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.form.fields["search"].widget.attrs["placeholder"] = self.search_placeholder
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return search_words(queryset, self.search_fields, value)

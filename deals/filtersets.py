@@ -13,6 +13,7 @@ class DealFilterSet(RecordFilterSet):
         "contact__last_name",
         "contact__company",
     ]
+    search_placeholder = "Title, contact or company"
 
     stage = django_filters.ChoiceFilter(choices=DealStage.choices, empty_label="Any stage")
     # By id and hidden in the form: a <select> of every contact would not scale.

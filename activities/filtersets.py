@@ -2,13 +2,14 @@ import django_filters
 
 from activities.choices import ActivityKind
 from activities.models import Activity
+from cohort.filtersets import StableOrderingFilter
 
 
 class ActivityFilterSet(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=ActivityKind.choices)
     occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
     occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
-    ordering = django_filters.OrderingFilter(fields=[("occurred_at", "occurred_at")])
+    ordering = StableOrderingFilter(fields=[("occurred_at", "occurred_at")])
 
     class Meta:
         model = Activity

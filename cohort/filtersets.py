@@ -17,6 +17,16 @@ def search_words(queryset: QuerySet, fields: list[str], value: str) -> QuerySet:
     return queryset
 
 
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """Sorting that ends on the primary key, so rows sharing a value never swap between pages."""
+
+    def filter(self, qs: QuerySet, value) -> QuerySet:
+        qs = super().filter(qs, value)
+        if value:
+            qs = qs.order_by(*qs.query.order_by, "-pk")
+        return qs
+
+
 class RecordFilterSet(TaggedFilterSet):
     search_fields: list[str] = []
     search_placeholder = "Name, email or company"
@@ -28,9 +38,7 @@ class RecordFilterSet(TaggedFilterSet):
             attrs={"type": "search", "placeholder": "Name, email or company"}
         ),
     )
-    owner = django_filters.ModelChoiceFilter(
-        queryset=User.objects.filter(is_active=True), empty_label="Any owner"
-    )
+    owner = django_filters.ModelChoiceFilter(queryset=User.objects.all(), empty_label="Any owner")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,7 +1,7 @@
 import django_filters
 from django_countries import countries
 
-from cohort.filtersets import RecordFilterSet
+from cohort.filtersets import RecordFilterSet, StableOrderingFilter
 from contacts.choices import LifecycleStage, Source
 from contacts.models import Contact
 
@@ -14,7 +14,7 @@ class ContactFilterSet(RecordFilterSet):
         choices=LifecycleStage.choices, empty_label="Any stage", label="Lifecycle stage"
     )
     source = django_filters.ChoiceFilter(choices=Source.choices, empty_label="Any source")
-    ordering = django_filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=[
             ("last_name", "last_name"),
             ("email", "email"),

@@ -29,7 +29,7 @@ class ActivitySerializer(serializers.ModelSerializer):
         for field in ("lead", "deal"):
             related = attrs.get(field, getattr(self.instance, field, None))
             if related is not None and contact is not None and related.contact_id != contact.pk:
-                errors[field] = [f"This {field} belongs to another contact."]
+                errors[field] = [f"This {field} is not linked to contact {contact.pk}."]
         if errors:
             raise serializers.ValidationError(errors)
         return attrs

@@ -2,8 +2,8 @@
 
 import pytest
 
-from accounts.roles import SALES_MANAGER
 from activities.models import Activity
+from contacts.api.serializers import ContactSerializer
 from contacts.models import Contact
 from deals.models import Deal
 from leads.models import Lead
@@ -11,10 +11,14 @@ from leads.models import Lead
 URL = "/api/crm/contacts"
 
 
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """The fixtures' users need passwords, not slow ones."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def row_counts() -> dict[str, int]:
-    return {
-        model.__name__: model.objects.count() for model in (Contact, Lead, Deal, Activity)
-    }
+    return {model.__name__: model.objects.count() for model in (Contact, Lead, Deal, Activity)}
 
 
 def names(response) -> list[str]:
@@ -103,11 +107,8 @@ def test_create_with_null_owner_leaves_it_unowned(api, db):
     assert response.json()["owner"] is None
 
 
-@pytest.mark.parametrize("slash", ["", "/"])
-def test_patch_changes_only_the_given_fields(api, contact, slash):
-    response = api.patch(
-        f"{URL}/{contact.pk}{slash}", {"lifecycle_stage": "customer"}, format="json"
-    )
+def test_patch_changes_only_the_given_fields(api, contact):
+    response = api.patch(f"{URL}/{contact.pk}", {"lifecycle_stage": "customer"}, format="json")
 
     assert response.status_code == 200, response.json()
     contact.refresh_from_db()
@@ -144,16 +145,13 @@ def test_put_replaces_the_record(api, contact, manager):
 
 
 def test_patch_may_change_the_case_of_its_own_email(api, contact):
-    response = api.patch(
-        f"{URL}/{contact.pk}", {"email": "ADA@analytical.example"}, format="json"
-    )
+    response = api.patch(f"{URL}/{contact.pk}", {"email": "ADA@analytical.example"}, format="json")
 
     assert response.status_code == 200, response.json()
 
 
-@pytest.mark.parametrize("slash", ["", "/"])
-def test_delete_removes_the_contact(api, contact, slash):
-    response = api.delete(f"{URL}/{contact.pk}{slash}")
+def test_delete_removes_the_contact(api, contact):
+    response = api.delete(f"{URL}/{contact.pk}/")
 
     assert response.status_code == 204
     assert not Contact.objects.filter(pk=contact.pk).exists()
@@ -206,26 +204,28 @@ def test_bad_input_is_400_per_field_and_saves_nothing(api, contact, body, field)
     assert row_counts() == before
 
 
-def test_inactive_user_cannot_own_a_contact(api, make_user):
-    gone = make_user("gone", SALES_MANAGER, is_active=False)
-
-    response = api.post(URL, {"first_name": "X", "owner": gone.pk}, format="json")
-
-    assert response.status_code == 400
-    assert "owner" in response.json()
-
-
 def test_patch_to_an_email_another_contact_uses_is_400(api, contact):
     other = Contact.objects.create(first_name="Charles", email="charles@analytical.example")
 
-    response = api.patch(
-        f"{URL}/{other.pk}", {"email": "Ada@Analytical.example"}, format="json"
-    )
+    response = api.patch(f"{URL}/{other.pk}", {"email": "Ada@Analytical.example"}, format="json")
 
     assert response.status_code == 400
     assert list(response.json()) == ["email"]
     other.refresh_from_db()
     assert other.email == "charles@analytical.example"
+
+
+def test_losing_a_uniqueness_race_is_409_not_500(api, contact, monkeypatch):
+    # given the serializer's own duplicate check was passed (another request saved first)
+    monkeypatch.setattr(ContactSerializer, "validate_email", lambda self, email: email)
+
+    # when the database's case-insensitive unique constraint refuses the row
+    response = api.post(URL, {"email": "ADA@analytical.example"}, format="json")
+
+    # then
+    assert response.status_code == 409
+    assert isinstance(response.json()["detail"], str)
+    assert Contact.objects.count() == 1
 
 
 def test_patch_that_clears_every_name_and_email_is_400(api, contact):
@@ -304,6 +304,21 @@ def test_next_and_previous_links_walk_the_pages(api, many_contacts):
     assert api.get(third["previous"]).json()["results"] == second["results"]
     assert api.get(second["previous"]).json()["results"] == first["results"]
     assert all(page["count"] == 5 for page in (first, second, third))
+
+
+def test_walking_pages_sorted_by_a_shared_value_shows_every_contact_once(api, many_contacts):
+    # given 60 contacts that all share the sort key (no country)
+    created = {c.pk for c in many_contacts(60)}
+
+    # when every page of the list sorted by that key is fetched
+    seen, url = [], f"{URL}?ordering=country&page_size=7"
+    while url:
+        body = api.get(url).json()
+        seen += [row["id"] for row in body["results"]]
+        url = body["next"]
+
+    # then each contact shows up exactly once
+    assert sorted(seen) == sorted(created)
 
 
 @pytest.mark.parametrize("page", ["0", "-1", "abc", "2"])

@@ -31,9 +31,7 @@ class Command(BaseCommand):
             contacts=contacts, admin_password=os.environ.get("COHORT_ADMIN_PASSWORD") or None
         )
         if not result.created:
-            self.stdout.write(
-                f"User '{ADMIN_USERNAME}' already exists: keeping the existing data."
-            )
+            self.stdout.write(f"User '{ADMIN_USERNAME}' already exists: keeping the existing data.")
             return
         elapsed = time.perf_counter() - started
         if result.seed:

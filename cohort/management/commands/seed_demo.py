@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from cohort.demo_data import DEFAULT_CONTACTS, DEFAULT_SEED, seed_demo
+from cohort.demo_data import DEFAULT_CONTACTS, DEFAULT_SEED, DEFAULT_TAGS, seed_demo
 
 
 class Command(BaseCommand):
@@ -26,11 +26,19 @@ class Command(BaseCommand):
             default=DEFAULT_SEED,
             help=f"Random seed (default {DEFAULT_SEED}).",
         )
+        parser.add_argument(
+            "--tags",
+            type=int,
+            default=DEFAULT_TAGS,
+            help=f"How many demo tags to spread over the new records (default {DEFAULT_TAGS}).",
+        )
 
-    def handle(self, *args: object, contacts: int, seed: int, **options: object) -> None:
+    def handle(self, *args: object, contacts: int, seed: int, tags: int, **options: object) -> None:
         if contacts < 0:
             raise CommandError("--contacts must be zero or more.")
+        if tags < 0:
+            raise CommandError("--tags must be zero or more.")
         started = time.perf_counter()
-        result = seed_demo(contacts=contacts, seed=seed)
+        result = seed_demo(contacts=contacts, seed=seed, tags=tags)
         elapsed = time.perf_counter() - started
         self.stdout.write(self.style.SUCCESS(f"{result.summary()} in {elapsed:.1f} s."))

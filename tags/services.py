@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Model, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -62,8 +62,19 @@ def create_tag(
         created_by=user,
     )
     tag.full_clean()
-    tag.save()
+    _save_named(tag)
     return tag
+
+
+def _save_named(tag: Tag) -> None:
+    """Save; a concurrent request that took the same name first is a field error, not a 500."""
+    try:
+        with transaction.atomic():
+            tag.save()
+    except IntegrityError as error:
+        raise ValidationError(
+            {"name": [f"A tag named “{tag.name}” already exists; names ignore case."]}
+        ) from error
 
 
 @transaction.atomic
@@ -79,7 +90,7 @@ def update_tag(
     if description is not None:
         tag.description = description.strip()
     tag.full_clean()
-    tag.save()
+    _save_named(tag)
     return tag
 
 

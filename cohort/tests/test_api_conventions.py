@@ -114,7 +114,7 @@ EVERYTHING = {"LIST": 200, "GET": 200, "POST": 201, "PATCH": 200, "PUT": 200, "D
         ("admin_user", EVERYTHING),
     ],
 )
-def test_what_each_role_may_do(request, api_client_for, endpoint, who, expected):
+def test_what_each_role_may_do(db, request, api_client_for, endpoint, who, expected):
     # given a record, and a token for someone in the role
     client = api_client_for(request.getfixturevalue(who))
     record = make_records(endpoint, 1)[0]

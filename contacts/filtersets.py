@@ -2,6 +2,7 @@ import django_filters
 from django_countries import countries
 
 from cohort.filtersets import RecordFilterSet, StableOrderingFilter
+from cohort.widgets import FastSelect
 from contacts.choices import LifecycleStage, Source
 from contacts.models import Contact
 
@@ -9,7 +10,9 @@ from contacts.models import Contact
 class ContactFilterSet(RecordFilterSet):
     search_fields = ["first_name", "last_name", "email", "company"]
 
-    country = django_filters.ChoiceFilter(choices=countries, empty_label="Any country")
+    country = django_filters.ChoiceFilter(
+        choices=countries, empty_label="Any country", widget=FastSelect
+    )
     lifecycle_stage = django_filters.ChoiceFilter(
         choices=LifecycleStage.choices, empty_label="Any stage", label="Lifecycle stage"
     )

@@ -1,6 +1,7 @@
 """Tag colours: the palette the UI offers, and readable chip text on any of them."""
 
 import re
+from functools import lru_cache
 
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -38,6 +39,7 @@ def contrast_ratio(first: str, second: str) -> float:
     return (lighter + 0.05) / (darker + 0.05)
 
 
+@lru_cache(maxsize=1024)
 def text_color_for(background: str) -> str:
     """White or near-black, whichever contrasts more with `background`."""
     if not HEX_COLOR.match(background or ""):

@@ -1,13 +1,15 @@
 """The Tag filter, written once and inherited by the contacts, leads and deals lists.
 
 `?tag=<id or slug>` (repeatable) with `tag_match=all|any|none` (default all), and
-`?tagged=false` for records with no tag at all. Each is an EXISTS on the record
-type's link table, so it combines with any other filter and uses the link index.
+`?tagged=false` for records with no tag at all. Each is an `id IN (SELECT record_id
+FROM <link table> WHERE tag_id …)`: the database can drive the query from the
+(tag, record) index, so a rare tag costs as little as a common one — a correlated
+EXISTS made SQLite probe every contact to count the matches of a rare tag.
 """
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from tags.models import Tag
 from tags.records import taggable_type_for
@@ -63,25 +65,27 @@ class TaggedFilterSet(django_filters.FilterSet):
         """tag_match only changes how `tag` filters."""
         return queryset
 
-    def _links(self, queryset: QuerySet):
-        link_model = taggable_type_for(queryset.model).link_model
-        return link_model.objects.filter(record=OuterRef("pk"))
+    def _tagged_ids(self, queryset: QuerySet, tags: list[Tag] | None = None) -> QuerySet:
+        """Ids of records carrying any of `tags` (any tag at all when None)."""
+        links = taggable_type_for(queryset.model).link_model.objects.order_by()
+        if tags is not None:
+            links = links.filter(tag__in=tags)
+        return links.values("record_id")
 
     def filter_tags(self, queryset: QuerySet, name: str, tags: list[Tag]) -> QuerySet:
         if not tags:
             return queryset
         match = self.form.cleaned_data.get("tag_match") or "all"
-        links = self._links(queryset)
         if match == "any":
-            return queryset.filter(Exists(links.filter(tag__in=tags)))
+            return queryset.filter(pk__in=self._tagged_ids(queryset, tags))
         if match == "none":
-            return queryset.exclude(Exists(links.filter(tag__in=tags)))
+            return queryset.exclude(pk__in=self._tagged_ids(queryset, tags))
         for tag in tags:
-            queryset = queryset.filter(Exists(links.filter(tag=tag)))
+            queryset = queryset.filter(pk__in=self._tagged_ids(queryset, [tag]))
         return queryset
 
     def filter_tagged(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
         if value is None:
             return queryset
-        has_tags = Exists(self._links(queryset))
-        return queryset.filter(has_tags) if value else queryset.exclude(has_tags)
+        tagged = self._tagged_ids(queryset)
+        return queryset.filter(pk__in=tagged) if value else queryset.exclude(pk__in=tagged)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
+from segments.services import SegmentInUse, ensure_unused
 from tags.colors import palette_color_for
 from tags.models import Tag
 from tags.records import TAGGABLE_TYPES, TaggableType, taggable_type_for
@@ -23,6 +24,26 @@ from tags.records import TAGGABLE_TYPES, TaggableType, taggable_type_for
 
 class TagError(Exception):
     """A tag operation that cannot be done as asked; the message says why."""
+
+
+class TagInUse(TagError):
+    """The tag is named in a segment's filter criteria, so it cannot disappear."""
+
+
+def _ensure_not_in_criteria(tag: Tag) -> None:
+    try:
+        ensure_unused("tag", tag)
+    except SegmentInUse as error:
+        raise TagInUse(str(error)) from error
+
+
+def why_tag_must_stay(tag: Tag) -> str | None:
+    """The reason the tag cannot be deleted or merged away, or None when it can."""
+    try:
+        _ensure_not_in_criteria(tag)
+    except TagInUse as error:
+        return str(error)
+    return None
 
 
 def _unique_slug(name: str, exclude_pk: int | None = None) -> str:
@@ -188,6 +209,7 @@ def merge_tags(source: Tag, target: Tag) -> Tag:
     if source.pk == target.pk:
         raise TagError("A tag cannot be merged into itself; pick another tag.")
     _lock_in_order(source, target)
+    _ensure_not_in_criteria(source)
     with connection.cursor() as cursor:
         for taggable in TAGGABLE_TYPES.values():
             table = taggable.link_model._meta.db_table
@@ -208,6 +230,7 @@ def merge_tags(source: Tag, target: Tag) -> Tag:
 def delete_tag(tag: Tag) -> int:
     """Delete the tag and its links (never the records); returns how many records lost it."""
     _lock_in_order(tag)
+    _ensure_not_in_criteria(tag)
     tag.refresh_from_db()
     lost = tag.total_count
     tag.delete()

@@ -130,11 +130,16 @@ def tag_delete(request: HttpRequest, pk: int) -> HttpResponse:
     tag = get_object_or_404(Tag, pk=pk)
     if request.method == "POST":
         name = tag.name
-        lost = services.delete_tag(tag)
+        try:
+            lost = services.delete_tag(tag)
+        except services.TagInUse as error:
+            context = {"tag": tag, "error": str(error)}
+            return render(request, "tags/tag_delete.html", context, status=409)
         records = "record" if lost == 1 else "records"
         messages.success(request, f"Tag “{name}” deleted; {lost} {records} lost it.")
         return redirect("tag_list")
-    return render(request, "tags/tag_delete.html", {"tag": tag})
+    context = {"tag": tag, "error": services.why_tag_must_stay(tag)}
+    return render(request, "tags/tag_delete.html", context)
 
 
 @login_required

@@ -2,9 +2,16 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from django.db.models import ProtectedError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This conflicts with the current state of the data."
+    default_code = "conflict"
 
 
 def exception_handler(exc, context):
@@ -13,6 +20,9 @@ def exception_handler(exc, context):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         )
+    if isinstance(exc, ProtectedError):
+        # A safety net: services refuse such deletes with a message of their own first.
+        exc = Conflict("Other records still refer to this one; it cannot be deleted.")
     if isinstance(exc, IntegrityError):
         # A uniqueness race lost against a concurrent request: a conflict, not a crash.
         return Response(

@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
+from cohort.api.exceptions import Conflict
 from tags import services
 from tags.api.permissions import RecordTaggingPermission, TagPermission
 from tags.api.serializers import (
@@ -58,7 +59,10 @@ class TagViewSet(viewsets.ModelViewSet):
         )
 
     def perform_destroy(self, instance):
-        services.delete_tag(instance)
+        try:
+            services.delete_tag(instance)
+        except services.TagInUse as error:
+            raise Conflict(str(error)) from error
 
     @extend_schema(request=TagMergeSerializer, responses=TagSerializer)
     @action(detail=True, methods=["post"])
@@ -69,6 +73,8 @@ class TagViewSet(viewsets.ModelViewSet):
         serializer.is_valid(raise_exception=True)
         try:
             target = services.merge_tags(source, serializer.validated_data["into"])
+        except services.TagInUse as error:
+            raise Conflict(str(error)) from error
         except services.TagError as error:
             raise ValidationError({"into": [str(error)]}) from error
         return Response(TagSerializer(target).data)

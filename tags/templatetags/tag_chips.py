@@ -9,6 +9,8 @@
 from django import template
 from django.db.models import Model
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from tags.colors import HEX_COLOR, PALETTE, text_color_for
 from tags.filtersets import TAG_MATCH_CHOICES
@@ -55,10 +57,28 @@ def tag_chip(
     }
 
 
-@register.inclusion_tag("tags/_row_chips.html")
-def record_chips(record: Model, list_url: str) -> dict:
-    """Chips of one list row; `record.tags.all()` is prefetched by the list view."""
-    return {"tags": record.tags.all(), "list_url": list_url}
+@register.simple_tag
+def record_chips(record: Model, list_url: str) -> str:
+    """Chips of one list row; `record.tags.all()` is prefetched by the list view.
+
+    Built in Python with the markup of tags/_chip.html's link case: an inclusion
+    template per chip cost ~0.3 ms, 150 of them a list page.
+    """
+    chips = []
+    for tag in record.tags.all():
+        background, text = chip_colors(tag)
+        chips.append(
+            format_html(
+                '<span class="tag-chip" style="background-color: {}; color: {}">'
+                '<a href="{}?tag={}" data-chip-name>{}</a></span>',
+                background,
+                text,
+                list_url,
+                tag.pk,
+                tag.name,
+            )
+        )
+    return mark_safe(" ".join(chips))
 
 
 @register.inclusion_tag("tags/_picker_chip_template.html")

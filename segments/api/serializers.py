@@ -1,0 +1,159 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from contacts.api.serializers import ContactSerializer
+from segments.choices import AddedHow
+from segments.criteria.registry import MATCHES, MAX_CONDITIONS, MAX_DEPTH
+from segments.models import Segment, SyncRun
+
+CRITERIA_SCHEMA = {
+    "type": "object",
+    "description": (
+        "A group: `match` (all, any or none) over `conditions`, each a condition "
+        "`{field, operator, value}` or a nested group; groups nest at most "
+        f"{MAX_DEPTH} levels, at most {MAX_CONDITIONS} conditions in all. "
+        "Fields, operators and value shapes: GET /api/crm/segments/fields."
+    ),
+    "properties": {
+        "match": {"type": "string", "enum": list(MATCHES), "default": "all"},
+        "conditions": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string"},
+                    "operator": {"type": "string"},
+                    "value": {},
+                    "match": {"type": "string", "enum": list(MATCHES)},
+                    "conditions": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+        },
+    },
+    "example": {
+        "match": "all",
+        "conditions": [
+            {"field": "tags", "operator": "has", "value": 7},
+            {"field": "country", "operator": "equals", "value": "US"},
+        ],
+    },
+}
+
+
+@extend_schema_field(CRITERIA_SCHEMA)
+class CriteriaField(serializers.JSONField):
+    """The criteria tree; checked against the field registry by segments.services."""
+
+
+class SyncRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SyncRun
+        fields = [
+            "id",
+            "segment",
+            "outcome",
+            "started_at",
+            "finished_at",
+            "duration_ms",
+            "triggered_by",
+            "matched",
+            "added",
+            "removed",
+            "members_after",
+            "error",
+            "criteria",
+        ]
+        read_only_fields = fields
+
+
+class SegmentSerializer(serializers.ModelSerializer):
+    criteria = CriteriaField(required=False)
+    last_run = SyncRunSerializer(read_only=True)
+
+    class Meta:
+        model = Segment
+        fields = [
+            "id",
+            "name",
+            "description",
+            "criteria",
+            "member_count",
+            "last_synced_at",
+            "last_run",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "member_count",
+            "last_synced_at",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class SegmentMemberSerializer(ContactSerializer):
+    """A member: the contact's own payload (its `id` is the contact's) and how it joined."""
+
+    added_how = serializers.ChoiceField(choices=AddedHow.choices, read_only=True)
+    added_at = serializers.DateTimeField(read_only=True)
+
+    class Meta(ContactSerializer.Meta):
+        fields = [*ContactSerializer.Meta.fields, "added_how", "added_at"]
+
+
+class AddMemberSerializer(serializers.Serializer):
+    contact_id = serializers.IntegerField(min_value=1)
+
+
+class PreviewRequestSerializer(serializers.Serializer):
+    criteria = CriteriaField()
+    segment_id = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="The segment being edited, if any: its criteria may not use itself.",
+    )
+    sample_size = serializers.IntegerField(required=False, min_value=0, max_value=50, default=5)
+
+
+class PreviewSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    sample = ContactSerializer(many=True)
+
+
+class FieldChoiceSerializer(serializers.Serializer):
+    value = serializers.JSONField()
+    label = serializers.CharField()
+    color = serializers.CharField(required=False, help_text="Tags only.")
+
+
+class FieldOperatorSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    value = serializers.CharField(help_text="The value shape: a key of `value_shapes`.")
+    negates = serializers.CharField(
+        allow_null=True, help_text="The positive operator this one is the exact complement of."
+    )
+
+
+class FieldSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    type = serializers.CharField()
+    help = serializers.CharField()
+    operators = FieldOperatorSerializer(many=True)
+    choices = FieldChoiceSerializer(many=True, allow_null=True)
+
+
+class MatchSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    label = serializers.CharField()
+
+
+class RegistrySerializer(serializers.Serializer):
+    matches = MatchSerializer(many=True)
+    max_depth = serializers.IntegerField()
+    max_conditions = serializers.IntegerField()
+    value_shapes = serializers.DictField(child=serializers.CharField())
+    fields = FieldSerializer(many=True)

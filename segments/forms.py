@@ -1,0 +1,71 @@
+"""Forms of the segment pages: Name, Description and Filter Criteria; adding a member.
+
+They only parse input. Whether a name is free and what criteria mean is decided by
+segments.services (create_segment, update_segment), whose errors the views put back
+on these forms.
+"""
+
+import json
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from segments.models import Segment
+
+NAME_MAX_LENGTH = Segment._meta.get_field("name").max_length
+
+
+class CriteriaField(forms.CharField):
+    """The criteria tree as JSON text: the builder writes it, people without JavaScript
+    may type it. Parsed here; checked against the field registry by the services."""
+
+    widget = forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "class": "criteria-json"})
+
+    def to_python(self, value):
+        text = (super().to_python(value) or "").strip()
+        if not text:
+            return {"match": "all", "conditions": []}
+        try:
+            criteria = json.loads(text)
+        except ValueError as error:
+            raise ValidationError(
+                f"criteria: not valid JSON ({error.msg} at line {error.lineno}, "
+                f"column {error.colno})."
+            ) from error
+        # The services read a falsy value as "no criteria" (create) or "unchanged" (edit):
+        # `null` or `[]` typed here must not silently mean either.
+        if not isinstance(criteria, dict):
+            raise ValidationError("criteria: expected an object with 'match' and 'conditions'.")
+        return criteria
+
+    def prepare_value(self, value):
+        if isinstance(value, dict | list):
+            return json.dumps(value, indent=2, ensure_ascii=False)
+        return value
+
+
+class SegmentForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        max_length=NAME_MAX_LENGTH,
+        error_messages={"required": "Enter a name."},
+    )
+    description = forms.CharField(
+        label="Description",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Optional: who is in it and what it is for.",
+    )
+    criteria = CriteriaField(label="Filter Criteria", required=False)
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """Put the errors of create_segment / update_segment next to their fields."""
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for field, errors in error.error_dict.items():
+            self.add_error(field if field in self.fields else None, errors)
+
+
+class AddMemberForm(forms.Form):
+    contact_id = forms.IntegerField(min_value=1, error_messages={"required": "Pick a contact."})

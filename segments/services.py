@@ -1,0 +1,291 @@
+"""Segments' business actions: create, edit, delete, manual members, preview, usage.
+
+Each takes the acting user explicitly and runs in one transaction; views, the
+API and commands only validate input, check permissions and call these. Syncing
+lives in segments.sync.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, F, ProtectedError, QuerySet
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from accounts.models import User
+from cohort.filtersets import search_words
+from contacts.filtersets import ContactFilterSet
+from contacts.models import Contact
+from segments.choices import AddedHow, ReferenceKind
+from segments.criteria import CriteriaError, criteria_references, matching_contacts
+from segments.criteria import validate_criteria as _validate_criteria
+from segments.models import CriteriaReference, Segment, SegmentMember, SegmentRemoval
+
+NAME_MAX_LENGTH = Segment._meta.get_field("name").max_length
+REFERENCE_COLUMNS = {
+    ReferenceKind.TAG: "tag_id",
+    ReferenceKind.USER: "user_id",
+    ReferenceKind.SEGMENT: "target_id",
+}
+
+
+class SegmentInUse(Exception):
+    """A tag, user or segment cannot go: some segment's criteria name it."""
+
+    def __init__(self, what: str, segments: list[Segment]) -> None:
+        names = ", ".join(f"“{segment.name}”" for segment in segments)
+        noun = "segment" if len(segments) == 1 else "segments"
+        super().__init__(
+            f"{what} is used in the filter criteria of {noun} {names}; change those criteria first."
+        )
+        self.segments = segments
+
+
+# --- who uses what ----------------------------------------------------------------------------
+
+
+def segments_using(kind: str, object_id: int) -> list[Segment]:
+    """Segments whose criteria name the tag, user or segment `object_id` (kind "tag",
+    "user" or "segment"). Call before deleting one of those: a non-empty answer
+    means the delete must be refused."""
+    column = REFERENCE_COLUMNS[ReferenceKind(kind)]
+    referencing = CriteriaReference.objects.filter(**{column: object_id}).values("segment_id")
+    return list(Segment.objects.filter(pk__in=referencing))
+
+
+def ensure_unused(kind: str, obj) -> None:
+    """Raise SegmentInUse, naming the segments, if any segment's criteria use `obj`."""
+    using = segments_using(kind, obj.pk)
+    if using:
+        raise SegmentInUse(f"{ReferenceKind(kind).label} “{obj}”", using)
+
+
+def _save_references(segment: Segment) -> None:
+    CriteriaReference.objects.filter(segment=segment).delete()
+    found = criteria_references(segment.criteria)
+    CriteriaReference.objects.bulk_create(
+        [
+            CriteriaReference(segment=segment, **{REFERENCE_COLUMNS[ReferenceKind(kind)]: pk})
+            for kind, ids in found.items()
+            for pk in sorted(ids)
+        ]
+    )
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def validate_criteria(criteria, segment: Segment | None = None) -> dict:
+    """Normalised criteria, or ValidationError({"criteria": [messages with paths]})."""
+    try:
+        return _validate_criteria(criteria, segment_id=segment.pk if segment else None)
+    except CriteriaError as exc:
+        raise ValidationError({"criteria": exc.messages}) from exc
+
+
+def _clean_name(name: str, segment: Segment | None = None) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": ["Enter a name."]})
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationError({"name": [f"At most {NAME_MAX_LENGTH} characters."]})
+    taken = Segment.objects.filter(name__iexact=name)
+    if segment is not None:
+        taken = taken.exclude(pk=segment.pk)
+    if existing := taken.first():
+        raise ValidationError(
+            {"name": [f"A segment named “{existing.name}” already exists; names ignore case."]}
+        )
+    return name
+
+
+def _clean(name, criteria, segment: Segment | None) -> tuple[str | None, dict | None]:
+    """Both fields checked, so one response lists every problem."""
+    errors: dict[str, list[str]] = {}
+    cleaned_name = cleaned_criteria = None
+    if name is not None:
+        try:
+            cleaned_name = _clean_name(name, segment)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if criteria is not None:
+        try:
+            cleaned_criteria = validate_criteria(criteria, segment)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    return cleaned_name, cleaned_criteria
+
+
+# --- segments ---------------------------------------------------------------------------------
+
+
+def _lock(segment: Segment) -> Segment:
+    """The segment's row lock: every membership write takes it (sync included)."""
+    return Segment.objects.select_for_update().get(pk=segment.pk)
+
+
+@transaction.atomic
+def create_segment(
+    *, name: str, user: User | None, description: str = "", criteria: dict | None = None
+) -> Segment:
+    """A new segment with no members yet (sync it to fill it)."""
+    cleaned_name, cleaned_criteria = _clean(name or "", criteria or {}, None)
+    segment = Segment.objects.create(
+        name=cleaned_name,
+        description=(description or "").strip(),
+        criteria=cleaned_criteria,
+        created_by=user,
+    )
+    _save_references(segment)
+    return segment
+
+
+@transaction.atomic
+def update_segment(
+    segment: Segment,
+    *,
+    user: User | None,
+    name: str | None = None,
+    description: str | None = None,
+    criteria: dict | None = None,
+) -> Segment:
+    """Change what is given. New criteria take effect at the next sync."""
+    _lock(segment)
+    cleaned_name, cleaned_criteria = _clean(name, criteria, segment)
+    # Only what was given is written, so a stale instance cannot undo someone else's edit.
+    changed = ["updated_at"]
+    if cleaned_name is not None:
+        segment.name = cleaned_name
+        changed.append("name")
+    if description is not None:
+        segment.description = description.strip()
+        changed.append("description")
+    if cleaned_criteria is not None:
+        segment.criteria = cleaned_criteria
+        changed.append("criteria")
+    segment.save(update_fields=changed)
+    if cleaned_criteria is not None:
+        _save_references(segment)
+    return segment
+
+
+@transaction.atomic
+def delete_segment(segment: Segment, user: User | None) -> None:
+    """Delete the segment with its members and history; refused (SegmentInUse) while
+    another segment's criteria test membership of it."""
+    _lock(segment)
+    ensure_unused(ReferenceKind.SEGMENT, segment)
+    try:
+        segment.delete()
+    except ProtectedError as exc:  # a reference made since the check above
+        raise SegmentInUse(f"Segment “{segment}”", segments_using("segment", segment.pk)) from exc
+
+
+# --- manual members ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def add_member(segment: Segment, contact: Contact, user: User | None) -> bool:
+    """Add `contact` by hand; False when it was a member already (nothing changes then).
+
+    Clears an earlier manual removal, so syncs may keep the contact again.
+    """
+    _lock(segment)
+    SegmentRemoval.objects.filter(segment=segment, contact=contact).delete()
+    _, created = SegmentMember.objects.get_or_create(
+        segment=segment,
+        contact=contact,
+        defaults={"added_how": AddedHow.MANUAL, "added_at": timezone.now()},
+    )
+    if created:
+        Segment.objects.filter(pk=segment.pk).update(member_count=F("member_count") + 1)
+        segment.refresh_from_db(fields=["member_count"])
+    return created
+
+
+@transaction.atomic
+def remove_member(segment: Segment, contact: Contact, user: User | None) -> bool:
+    """Remove `contact` by hand and remember it, so no sync adds it back; False when
+    it was not a member (nothing is recorded then)."""
+    _lock(segment)
+    deleted, _ = SegmentMember.objects.filter(segment=segment, contact=contact).delete()
+    if not deleted:
+        return False
+    SegmentRemoval.objects.update_or_create(
+        segment=segment,
+        contact=contact,
+        defaults={"removed_at": timezone.now(), "removed_by": user},
+    )
+    Segment.objects.filter(pk=segment.pk).update(member_count=Greatest(F("member_count") - 1, 0))
+    segment.refresh_from_db(fields=["member_count"])
+    return True
+
+
+def segment_members(segment: Segment, search: str = "") -> QuerySet:
+    """The segment's memberships, newest first, each with its contact (`.contact`).
+
+    `search`: every word must appear in the contact's name, email or company.
+    """
+    members = SegmentMember.objects.filter(segment=segment).select_related("contact")
+    if search:
+        members = search_words(
+            members, [f"contact__{f}" for f in ContactFilterSet.search_fields], search
+        )
+    return members.order_by("-added_at", "-contact_id")
+
+
+# --- preview ----------------------------------------------------------------------------------
+
+
+def preview(
+    criteria: dict, sample_size: int = 5, *, segment: Segment | None = None
+) -> tuple[int, list[Contact]]:
+    """How many contacts the criteria match now, and the first few (newest first).
+
+    `segment`: the segment being edited, if any (its criteria may not use itself).
+    Raises ValidationError({"criteria": [...]}) for invalid criteria.
+    """
+    contacts = matching_contacts(validate_criteria(criteria, segment))
+    count = contacts.count()
+    sample = list(contacts.select_related("owner")[:sample_size]) if count else []
+    return count, sample
+
+
+# --- counters ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def forget_contacts(contacts: QuerySet) -> None:
+    """Before contacts are deleted: take them off their segments' member counts.
+
+    Their membership and removal rows go with them (CASCADE).
+    """
+    per_segment = (
+        SegmentMember.objects.filter(contact__in=contacts.order_by().values("pk"))
+        .values("segment_id")
+        .annotate(n=Count("id"))
+        .order_by("segment_id")
+    )
+    for row in per_segment:
+        Segment.objects.filter(pk=row["segment_id"]).update(
+            member_count=Greatest(F("member_count") - row["n"], 0)
+        )
+
+
+@transaction.atomic
+def recount_members(segment_ids: Iterable[int] | None = None) -> None:
+    """Recompute member_count from the membership rows (to repair)."""
+    segments = (
+        Segment.objects.all()
+        if segment_ids is None
+        else Segment.objects.filter(pk__in=list(segment_ids))
+    )
+    for segment in segments.select_for_update().order_by("pk"):
+        Segment.objects.filter(pk=segment.pk).update(
+            member_count=SegmentMember.objects.filter(segment=segment).count()
+        )

@@ -57,11 +57,14 @@ class ObjectListView(ModelPermissionMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         filterset = self.filterset_class(request.GET, queryset=self.queryset.all(), request=request)
-        rows = filterset.qs if filterset.is_valid() else self.queryset.none()
+        valid = filterset.is_valid()
+        rows = filterset.qs if valid else self.queryset.none()
+        count_rows = filterset.count_qs if valid else None
         tagging = self.tagging_context(request.user)
         if tagging["show_tags"]:
             rows = prefetch_tags(rows)  # one query for every row's tag chips
-        page = fetch_page(rows, positive_int(request.GET.get("page"), 1, MAX_PAGE), LIST_PAGE_SIZE)
+        number = positive_int(request.GET.get("page"), 1, MAX_PAGE)
+        page = fetch_page(rows, number, LIST_PAGE_SIZE, count_queryset=count_rows)
         context = {
             **model_context(self.model, request.user),
             **tagging,

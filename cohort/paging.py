@@ -39,7 +39,11 @@ def capped_count(queryset: QuerySet, cap: int | None = None) -> tuple[int, bool]
     return min(counted, cap), counted <= cap
 
 
-def fetch_page(queryset: QuerySet, number: int, size: int) -> PageSlice:
+def fetch_page(
+    queryset: QuerySet, number: int, size: int, count_queryset: QuerySet | None = None
+) -> PageSlice:
+    """Page `number` of `queryset`; `count_queryset`, when given, selects the same rows
+    in a form the database counts faster (see tags.filtersets)."""
     offset = (number - 1) * size
     rows = list(queryset[offset : offset + size + 1])
     has_next = len(rows) > size
@@ -47,7 +51,7 @@ def fetch_page(queryset: QuerySet, number: int, size: int) -> PageSlice:
     if not has_next and (rows or number == 1):
         count, exact = offset + len(rows), True
     else:
-        count, exact = capped_count(queryset)
+        count, exact = capped_count(queryset if count_queryset is None else count_queryset)
     return PageSlice(rows, number, size, has_next, count, exact)
 
 

@@ -8,7 +8,7 @@ COHORT_PORT ?= 8000
 COHORT_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cohort
 export COHORT_TEST_DATABASE_URL
 
-.PHONY: install run test test-sqlite test-postgres lint browser lock bench
+.PHONY: install run test test-sqlite test-postgres lint browser lock
 
 $(STAMP): requirements.lock
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)

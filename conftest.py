@@ -13,6 +13,8 @@ from accounts.roles import ADMINISTRATOR, ROLES, SALES_MANAGER, SALES_REP, VIEWE
 from accounts.tokens import issue_token
 from contacts.models import Contact
 
+pytest_plugins = ["cohort.browser_testing"]
+
 
 def pytest_report_header(config):
     url = os.environ.get("DATABASE_URL")

@@ -1,4 +1,5 @@
-"""Browser fixtures: Playwright driving Debian's Chromium against pytest-django's live server.
+"""Browser fixtures for every app's browser tests (a pytest plugin, loaded by conftest.py):
+Playwright driving Debian's Chromium against pytest-django's live server.
 
 Playwright never downloads a browser here: it launches /usr/bin/chromium. Without
 it the browser tests skip, except under CI=true, where a missing browser fails.
@@ -72,10 +73,15 @@ def open_page(browser):
     contexts = []
 
     def make(viewport: dict = DESKTOP):
-        context = browser.new_context(viewport=viewport)
+        context = browser.new_context(viewport=viewport, accept_downloads=True)
         context.set_default_timeout(10_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        # Uncaught JavaScript errors, for tests to assert there are none.
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.js_errors = errors
+        return page
 
     yield make
     for context in contexts:

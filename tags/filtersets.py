@@ -14,6 +14,9 @@ tag is — SQLite's planner cannot tell, so the usage counters choose:
 import django_filters
 from django import forms
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from drf_spectacular.plumbing import build_array_type, build_basic_type
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from tags.models import Tag
 from tags.records import taggable_type_for
@@ -45,7 +48,10 @@ class TagListField(forms.Field):
         return tags
 
 
+@extend_schema_field(build_array_type(build_basic_type(OpenApiTypes.STR)))
 class TagFilter(django_filters.Filter):
+    """Repeatable: `?tag=7&tag=hot-lead` (ids or slugs)."""
+
     field_class = TagListField
 
 

@@ -21,6 +21,12 @@ def pytest_report_header(config):
     return f"database: {'PostgreSQL ' + url if url else 'SQLite (embedded)'}"
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Tests make many users; the production hasher would spend most of the run on them."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def make_user(db):
     def make(username: str, role: str | None = None, **fields) -> User:

@@ -7,12 +7,6 @@ from accounts.models import ApiToken
 PASSWORD = "s3cret-pass-word"  # what conftest's make_user gives every user
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Users are made per test; the real hasher would spend most of the run on them."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def is_signed_in(client) -> bool:
     return "_auth_user_id" in client.session
 

@@ -17,12 +17,6 @@ JAN_2 = datetime(2025, 1, 2, 9, 0, tzinfo=UTC)
 JAN_3 = datetime(2025, 1, 3, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """The fixtures' users need passwords, not slow ones."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def other_contact(db) -> Contact:
     return Contact.objects.create(first_name="Charles", email="charles@analytical.example")

@@ -10,12 +10,6 @@ from activities.models import Activity
 from deals.models import Deal
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Users are made per test; the real hasher would spend most of the run on them."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def at(text: str) -> datetime:
     """A time as the form's datetime-local input sends it, in the site's time zone."""
     return timezone.make_aware(datetime.strptime(text, "%Y-%m-%dT%H:%M"))

@@ -20,12 +20,6 @@ ENDPOINTS = ["contacts", "leads", "deals", "activities"]
 SERIAL = count()
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """The fixtures' users need passwords, not slow ones."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def make_records(endpoint: str, how_many: int) -> list:
     """`how_many` records of `endpoint`'s type, each tied to its own contact where it can be."""
     serials = [next(SERIAL) for _ in range(how_many)]

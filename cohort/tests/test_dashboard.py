@@ -13,12 +13,6 @@ from deals.models import Deal
 from leads.models import Lead
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Users are made per test; the real hasher would spend most of the run on them."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def stat(count: int, label: str) -> str:
     return f'<span class="value">{count}</span><span class="label">{label}</span>'
 

@@ -24,12 +24,6 @@ N = 200
 SEED = DEFAULT_SEED  # the seed bootstrap_demo uses, so the name pools are built once
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # PBKDF2 would make each bootstrap test spend a second hashing the admin password.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _wipe_demo_rows() -> None:
     Activity.objects.all().delete()
     Deal.objects.all().delete()

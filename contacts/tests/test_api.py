@@ -11,12 +11,6 @@ from leads.models import Lead
 URL = "/api/crm/contacts"
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """The fixtures' users need passwords, not slow ones."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def row_counts() -> dict[str, int]:
     return {model.__name__: model.objects.count() for model in (Contact, Lead, Deal, Activity)}
 

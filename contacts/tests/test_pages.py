@@ -4,18 +4,11 @@ import re
 
 import pytest
 
-from django.db import connection
 from django.test import override_settings
-from django.test.utils import CaptureQueriesContext
 
 from activities.models import Activity
+from cohort.page_testing import queries_for, table_rows
 from contacts.models import Contact
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Users are made per test; the real hasher would spend most of the run on them."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def contact_data(**overrides) -> dict:
@@ -35,12 +28,6 @@ def contact_data(**overrides) -> dict:
         "owner": "",
     }
     return {**data, **overrides}
-
-
-def table_rows(html: str) -> list[str]:
-    """The rows of the results table (its tbody), as HTML snippets."""
-    body = re.search(r"<tbody>(.*?)</tbody>", html, re.S)
-    return re.findall(r"<tr>(.*?)</tr>", body.group(1), re.S) if body else []
 
 
 def make_contacts(count: int, **fields) -> list[Contact]:
@@ -482,12 +469,6 @@ def test_boosted_htmx_request_gets_the_whole_page(browser_client, contact):
         "/admin/contacts", HTTP_HX_REQUEST="true", HTTP_HX_BOOSTED="true"
     ).content.decode()
     assert "<html" in html
-
-
-def queries_for(client, url: str) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        assert client.get(url).status_code == 200
-    return len(captured)
 
 
 def test_list_query_count_does_not_grow_with_rows(browser_client, admin_user, make_user):

@@ -13,12 +13,6 @@ from deals.models import Deal
 URL = "/api/crm/deals"
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """The fixtures' users need passwords, not slow ones."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def deal(contact, admin_user) -> Deal:
     return Deal.objects.create(

@@ -5,18 +5,11 @@ from decimal import Decimal
 
 import pytest
 
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import dateformat, timezone
 
+from cohort.page_testing import queries_for, table_rows
 from contacts.models import Contact
 from deals.models import Deal
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Users are made per test; the real hasher would spend most of the run on them."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -42,11 +35,6 @@ def deal_data(**overrides) -> dict:
         "owner": "",
     }
     return {**data, **overrides}
-
-
-def table_rows(html: str) -> list[str]:
-    body = re.search(r"<tbody>(.*?)</tbody>", html, re.S)
-    return re.findall(r"<tr>(.*?)</tr>", body.group(1), re.S) if body else []
 
 
 def titles_on(client, query: str) -> list[str]:
@@ -241,12 +229,6 @@ def test_htmx_request_gets_only_the_results(browser_client, deals):
     html = browser_client.get("/admin/deals?stage=won", HTTP_HX_REQUEST="true").content.decode()
     assert "<html" not in html
     assert "Showing 1–1 of 1 deals" in html
-
-
-def queries_for(client, url: str) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        assert client.get(url).status_code == 200
-    return len(captured)
 
 
 def test_list_query_count_does_not_grow_with_rows(browser_client, admin_user, contact):

@@ -8,12 +8,6 @@ from leads.models import Lead
 URL = "/api/crm/leads"
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """The fixtures' users need passwords, not slow ones."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def lead(contact, admin_user) -> Lead:
     return Lead.objects.create(

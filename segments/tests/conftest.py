@@ -16,11 +16,6 @@ from segments.models import Segment
 from tags.models import ContactTag, Tag
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @dataclass
 class Cast:
     contacts: dict[str, Contact] = field(default_factory=dict)

@@ -10,11 +10,10 @@ from datetime import timedelta
 
 import pytest
 
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from cohort.page_testing import queries_for
 from contacts.models import Contact
 from segments import services
 from segments.criteria import describe_registry
@@ -762,12 +761,6 @@ def segment_of(size: int, owners) -> Segment:
     services.remove_member(segment, contacts[0], None)
     services.add_member(segment, contacts[0], None)
     return segment
-
-
-def queries_for(client, url: str, **extra) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        assert client.get(url, **extra).status_code == 200
-    return len(captured)
 
 
 def test_members_table_queries_do_not_grow_with_members(browser_client, make_user, admin_user):

@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from cohort.page_testing import table_rows
 from contacts.models import Contact
 from deals.models import Deal
 from leads.models import Lead
@@ -20,12 +21,6 @@ from tags.records import TAGGABLE_TYPES
 HTMX = {"HTTP_HX_REQUEST": "true"}
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Users are made per test; the real hasher would spend most of the run on them."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -75,11 +70,6 @@ def page(response) -> str:
 
 def messages_of(response) -> list[str]:
     return [str(m) for m in response.wsgi_request._messages]
-
-
-def table_rows(html: str) -> list[str]:
-    body = re.search(r"<tbody>(.*?)</tbody>", html, re.S)
-    return re.findall(r"<tr>(.*?)</tr>", body.group(1), re.S) if body else []
 
 
 def first_links(html: str) -> list[str]:

@@ -72,9 +72,22 @@ class ObjectListView(ModelPermissionMixin, View):
             "page": page,
             "table_template": self.table_template,
             "ordering": request.GET.get("ordering", ""),
+            **self.transfer_links(tagging["record_type"], request.user),
         }
         partial = request.htmx and not request.htmx.boosted
         return render(request, self.results_template if partial else self.template_name, context)
+
+    def transfer_links(self, record_type: str, user) -> dict:
+        """Import (for users who may add records) and Export CSV of the current filter."""
+        if not record_type:
+            return {}
+        opts = self.model._meta
+        return {
+            "export_url": reverse("transfer_export", args=[record_type]),
+            "import_url": reverse("transfer_import", args=[record_type])
+            if user.has_perm(f"{opts.app_label}.add_{opts.model_name}")
+            else "",
+        }
 
     def tagging_context(self, user) -> dict:
         """Tag chips in the rows (for users who may see tags) and the bulk tag bar (for

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "activities",
     "tags",
     "segments",
+    "transfers",
 ]
 
 MIDDLEWARE = [

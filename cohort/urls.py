@@ -13,7 +13,9 @@ urlpatterns = [
     path("", include("activities.urls")),
     path("", include("tags.urls")),
     path("", include("segments.urls")),
+    path("", include("transfers.urls")),
     path("api/crm/", include("segments.api.urls")),
+    path("api/crm/", include("transfers.api.urls")),
     path("api/crm/", include("cohort.api.urls")),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="api_schema"),
     re_path(

@@ -1,0 +1,124 @@
+"""POST /api/crm/{type}/import and GET /api/crm/{type}/export.csv.
+
+They check permissions and call transfers.services / transfers.export.
+"""
+
+import json
+
+from django.http import Http404, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cohort.csv_export import csv_chunks
+from segments.api.views import CSVRenderer
+from tags.records import TAGGABLE_TYPES
+from transfers import export, services
+from transfers.services import ALL_OR_NOTHING, SKIP, UPDATE, VALID_ONLY, ImportFileError
+
+TRUE = {"1", "true", "yes", "on"}
+
+
+def _taggable(record_type: str):
+    if record_type not in TAGGABLE_TYPES:
+        raise Http404
+    return TAGGABLE_TYPES[record_type]
+
+
+def _require(user, permission: str) -> None:
+    if not user.has_perm(permission):
+        raise PermissionDenied(f"You need the “{permission}” permission.")
+
+
+class ImportView(APIView):
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "mapping": {"type": "string", "description": 'JSON {"CSV column": "field"}'},
+                    "on_duplicate": {"type": "string", "enum": [SKIP, UPDATE]},
+                    "mode": {"type": "string", "enum": [VALID_ONLY, ALL_OR_NOTHING]},
+                    "dry_run": {"type": "boolean"},
+                },
+                "required": ["file"],
+            }
+        },
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+        summary="Import records from a CSV file (dry run by default)",
+        operation_id="records_import",
+    )
+    def post(self, request, record_type: str):
+        taggable = _taggable(record_type)
+        opts = taggable.model._meta
+        _require(request.user, f"{opts.app_label}.add_{opts.model_name}")
+        on_duplicate = request.data.get("on_duplicate", SKIP)
+        mode = request.data.get("mode", VALID_ONLY)
+        if on_duplicate not in (SKIP, UPDATE):
+            raise ValidationError({"on_duplicate": ["Use skip or update."]})
+        if mode not in (VALID_ONLY, ALL_OR_NOTHING):
+            raise ValidationError({"mode": ["Use valid_only or all_or_nothing."]})
+        if on_duplicate == UPDATE:
+            _require(request.user, taggable.change_permission)
+        mapping = None
+        if request.data.get("mapping"):
+            try:
+                mapping = json.loads(request.data["mapping"])
+                assert isinstance(mapping, dict)
+            except (ValueError, AssertionError):
+                raise ValidationError(
+                    {"mapping": ['Give a JSON object {"CSV column": "field"}.']}
+                ) from None
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": ["Attach the CSV as the multipart field “file”."]})
+        if upload.size > services.MAX_UPLOAD_BYTES:
+            raise ValidationError({"file": ["The file is larger than 20 MB; split it."]})
+        try:
+            plan = services.import_csv(
+                record_type,
+                upload.read(),
+                user=request.user,
+                mapping=mapping,
+                on_duplicate=on_duplicate,
+                mode=mode,
+                dry_run=str(request.data.get("dry_run", "true")).lower() in TRUE,
+            )
+        except ImportFileError as error:
+            raise ValidationError({"file": [str(error)]}) from None
+        return Response(plan.as_dict(), status=status.HTTP_200_OK)
+
+
+class ExportView(APIView):
+    permission_classes = [IsAuthenticated]
+    renderer_classes = [CSVRenderer]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("search", str, description="Any filter of the list")],
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+        summary="The filtered list as CSV (streamed)",
+        operation_id="records_export_csv",
+    )
+    def get(self, request, record_type: str):
+        taggable = _taggable(record_type)
+        _require(request.user, taggable.view_permission)
+        try:
+            records = export.filtered_records(record_type, request.query_params, request=request)
+        except export.ExportFilterError as error:
+            raise ValidationError({"detail": str(error)}) from None
+        response = StreamingHttpResponse(
+            csv_chunks(export.record_rows(record_type, records)),
+            content_type="text/csv; charset=utf-8",
+        )
+        filename = export.export_filename(record_type)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response

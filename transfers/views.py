@@ -1,0 +1,187 @@
+"""Import pages (upload → mapping → dry run → import) and the CSV exports of the lists.
+
+Views check permissions and call transfers.services / transfers.export; they hold
+no import rules of their own. Importing needs the record type's add permission
+(and change to update existing records); exporting needs its view permission.
+"""
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from cohort.csv_export import csv_chunks
+from tags.records import TAGGABLE_TYPES, TaggableType
+from transfers import export, services, uploads
+from transfers.services import ALL_OR_NOTHING, SKIP, UPDATE, VALID_ONLY, ImportFileError
+
+PREVIEW_ROWS = 5
+ERRORS_SHOWN = 100
+
+
+def _taggable(record_type: str) -> TaggableType:
+    if record_type not in TAGGABLE_TYPES:
+        raise Http404("No such record type.")
+    return TAGGABLE_TYPES[record_type]
+
+
+def _perm(taggable: TaggableType, action: str) -> str:
+    opts = taggable.model._meta
+    return f"{opts.app_label}.{action}_{opts.model_name}"
+
+
+def _context(request: HttpRequest, taggable: TaggableType) -> dict:
+    opts = taggable.model._meta
+    return {
+        "record_type": taggable.key,
+        "verbose_name_plural": opts.verbose_name_plural,
+        "list_url": reverse(f"{opts.model_name}_list"),
+        "can_update": request.user.has_perm(_perm(taggable, "change")),
+        "can_create_tags": request.user.has_perm("tags.manage_tag"),
+    }
+
+
+def _check_add(request: HttpRequest, taggable: TaggableType) -> None:
+    if not request.user.has_perm(_perm(taggable, "add")):
+        raise PermissionDenied
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_upload(request: HttpRequest, record_type: str) -> HttpResponse:
+    """Step 1: choose a CSV file; a readable one is kept and the mapping page opens."""
+    taggable = _taggable(record_type)
+    _check_add(request, taggable)
+    context = _context(request, taggable)
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        try:
+            if upload is None:
+                raise ImportFileError("Choose a CSV file to upload.")
+            if upload.size > services.MAX_UPLOAD_BYTES:
+                raise ImportFileError(
+                    f"The file is larger than {services.MAX_UPLOAD_BYTES // (1024 * 1024)} MB; "
+                    "split it into smaller files."
+                )
+            data = upload.read()
+            services.read_csv(data)
+        except ImportFileError as error:
+            context["error"] = str(error)
+            return render(request, "transfers/import_upload.html", context, status=400)
+        token = uploads.store_upload(request.user, data)
+        return redirect("transfer_review", record_type=record_type, token=token)
+    return render(request, "transfers/import_upload.html", context)
+
+
+def _options(request: HttpRequest, header: list[str], record_type: str) -> tuple:
+    if request.method != "POST":
+        return services.propose_mapping(record_type, header), SKIP, VALID_ONLY
+    mapping = [request.POST.get(f"map_{i}", "") for i in range(len(header))]
+    on_duplicate = UPDATE if request.POST.get("on_duplicate") == UPDATE else SKIP
+    mode = ALL_OR_NOTHING if request.POST.get("mode") == ALL_OR_NOTHING else VALID_ONLY
+    return mapping, on_duplicate, mode
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_review(request: HttpRequest, record_type: str, token: str) -> HttpResponse:
+    """Step 2 and 3: the first rows and the mapping; "Dry run" validates, "Import" writes."""
+    taggable = _taggable(record_type)
+    _check_add(request, taggable)
+    context = _context(request, taggable)
+    csv_file = services.read_csv(uploads.load_upload(request.user, token))
+    mapping, on_duplicate, mode = _options(request, csv_file.header, record_type)
+    if on_duplicate == UPDATE and not context["can_update"]:
+        raise PermissionDenied
+    context.update(
+        token=token,
+        header=csv_file.header,
+        columns=list(zip(csv_file.header, mapping, strict=True)),
+        preview=csv_file.rows[:PREVIEW_ROWS],
+        row_count=len(csv_file.rows),
+        delimiter="semicolon" if csv_file.delimiter == ";" else "comma",
+        fields=services.RECORD_FIELDS[record_type].fields,
+        on_duplicate=on_duplicate,
+        mode=mode,
+    )
+    status = 200
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            plan = services.plan_import(
+                record_type, csv_file, mapping, user=request.user, on_duplicate=on_duplicate
+            )
+        except ImportFileError as error:
+            context["error"] = str(error)
+            return render(request, "transfers/import_review.html", context, status=400)
+        if action == "import":
+            try:
+                services.run_import(plan, user=request.user, mode=mode)
+            except IntegrityError:
+                # Someone added one of these records since the dry run: nothing was written.
+                context["error"] = (
+                    "Records changed while importing (an email was taken meanwhile); nothing "
+                    "was imported. Run the dry run again."
+                )
+                return render(request, "transfers/import_review.html", context, status=409)
+        uploads.store_errors(request.user, token, services.error_rows(plan))
+        context.update(
+            plan=plan,
+            errors=plan.errors[:ERRORS_SHOWN],
+            refused=action == "import" and not plan.imported,
+        )
+        if plan.imported:
+            uploads.discard_upload(request.user, token)
+            return render(request, "transfers/import_done.html", context)
+    return render(request, "transfers/import_review.html", context, status=status)
+
+
+@login_required
+@require_GET
+def import_errors(request: HttpRequest, record_type: str, token: str) -> FileResponse:
+    _check_add(request, _taggable(record_type))
+    path = uploads.errors_path(request.user, token)
+    return FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=f"{record_type}-import-errors.csv",
+        content_type="text/csv; charset=utf-8",
+    )
+
+
+def _streamed(rows, filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(csv_chunks(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_GET
+def record_export(request: HttpRequest, record_type: str) -> HttpResponse:
+    """Export CSV: every row the list shows for this query string, streamed."""
+    taggable = _taggable(record_type)
+    if not request.user.has_perm(taggable.view_permission):
+        raise PermissionDenied
+    try:
+        records = export.filtered_records(record_type, request.GET, request=request)
+    except export.ExportFilterError as error:
+        return HttpResponse(f"Invalid filter: {error}", status=400, content_type="text/plain")
+    rows = export.record_rows(record_type, records)
+    return _streamed(rows, export.export_filename(record_type))
+
+
+@login_required
+@permission_required("tags.view_tag", raise_exception=True)
+@require_GET
+def tag_export(request: HttpRequest) -> StreamingHttpResponse:
+    rows = export.tag_rows(request.GET.get("search", "").strip())
+    return _streamed(rows, export.export_filename("tags"))

@@ -24,6 +24,7 @@ from django_countries import countries
 
 from accounts.models import User
 from cohort.csv_export import FORMULA_STARTS
+from contacts.forms import ContactForm
 from deals.choices import CLOSED_STAGES, CURRENCY_CODES
 from tags.models import Tag
 from tags.records import TAGGABLE_TYPES, TaggableType
@@ -55,21 +56,8 @@ class RecordFields:
 
 RECORD_FIELDS = {
     "contacts": RecordFields(
-        fields=[
-            "first_name",
-            "last_name",
-            "email",
-            "phone",
-            "company",
-            "job_title",
-            "country",
-            "city",
-            "lifecycle_stage",
-            "lead_score",
-            "source",
-            "owner",
-            "tags",
-        ],
+        # What a person may edit on the contact form, plus its tags.
+        fields=[*ContactForm.Meta.fields, "tags"],
         aliases={
             "givenname": "first_name",
             "forename": "first_name",

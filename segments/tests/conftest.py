@@ -147,3 +147,37 @@ def make_segment(db):
         return services.create_segment(name=name, criteria=criteria, user=user, **kwargs)
 
     return make
+
+
+@pytest.fixture
+def enterprise_people(db, admin_user, rep) -> dict:
+    """The guide's example data: three enterprise contacts in the US, one enterprise contact
+    in GB, one untagged contact in the US; plus the `enterprise` tag itself."""
+    enterprise = make_tag("enterprise", "#2563eb")
+    return {
+        "enterprise": enterprise,
+        "ann": make_contact(
+            "Ann",
+            last_name="Archer",
+            email="ann@acme.example",
+            country="US",
+            company="Acme",
+            owner=rep,
+            tags=[enterprise],
+        ),
+        "ben": make_contact(
+            "Ben",
+            last_name="Baker",
+            email="ben@acme.example",
+            country="US",
+            owner=admin_user,
+            tags=[enterprise],
+        ),
+        "cat": make_contact(
+            "Cat", last_name="Cole", email="cat@corp.example", country="US", tags=[enterprise]
+        ),
+        "dan": make_contact(
+            "Dan", last_name="Dale", email="dan@uk.example", country="GB", tags=[enterprise]
+        ),
+        "eve": make_contact("Eve", last_name="Evans", email="eve@us.example", country="US"),
+    }

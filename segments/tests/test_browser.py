@@ -23,7 +23,7 @@ from contacts.models import Contact
 from segments import services
 from segments.models import Segment, SegmentMember, SyncRun
 from segments.sync import sync_segment
-from segments.tests.conftest import make_contact, make_tag
+from segments.tests.conftest import make_tag
 from tags.models import ContactTag
 
 pytestmark = [
@@ -36,37 +36,10 @@ MATCH_NOW = re.compile(r"\d+ contacts? match(es)? now")
 
 
 @pytest.fixture
-def people(db, admin_user, rep):
-    """Three enterprise contacts in the US, one enterprise contact in GB, one untagged in the US."""
-    enterprise = make_tag("enterprise", "#2563eb")
+def people(enterprise_people):
+    """The guide's example contacts, and a second tag to pick from."""
     make_tag("vip", "#9333ea")
-    return {
-        "enterprise": enterprise,
-        "ann": make_contact(
-            "Ann",
-            last_name="Archer",
-            email="ann@acme.example",
-            country="US",
-            company="Acme",
-            owner=rep,
-            tags=[enterprise],
-        ),
-        "ben": make_contact(
-            "Ben",
-            last_name="Baker",
-            email="ben@acme.example",
-            country="US",
-            owner=admin_user,
-            tags=[enterprise],
-        ),
-        "cat": make_contact(
-            "Cat", last_name="Cole", email="cat@corp.example", country="US", tags=[enterprise]
-        ),
-        "dan": make_contact(
-            "Dan", last_name="Dale", email="dan@uk.example", country="GB", tags=[enterprise]
-        ),
-        "eve": make_contact("Eve", last_name="Evans", email="eve@us.example", country="US"),
-    }
+    return enterprise_people
 
 
 def member_names(page) -> list[str]:

@@ -19,7 +19,7 @@ from segments import services
 from segments.criteria import describe_registry
 from segments.models import Segment, SegmentMember, SegmentRemoval, SyncRun
 from segments.sync import SyncInProgress, sync_segment
-from segments.tests.conftest import make_contact, make_tag
+from segments.tests.conftest import make_tag
 from tags.models import ContactTag
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -40,35 +40,10 @@ def enterprise_us(enterprise_id: int) -> dict:
 
 
 @pytest.fixture
-def world(db, admin_user, rep):
-    """Three enterprise contacts in the US, one enterprise in GB, one untagged in the US."""
-    enterprise = make_tag("enterprise", "#2563eb")
-    people = {
-        "ann": make_contact(
-            "Ann",
-            last_name="Archer",
-            email="ann@acme.example",
-            country="US",
-            company="Acme",
-            owner=rep,
-            tags=[enterprise],
-        ),
-        "ben": make_contact(
-            "Ben",
-            last_name="Baker",
-            email="ben@acme.example",
-            country="US",
-            owner=admin_user,
-            tags=[enterprise],
-        ),
-        "cat": make_contact(
-            "Cat", last_name="Cole", email="cat@corp.example", country="US", tags=[enterprise]
-        ),
-        "dan": make_contact(
-            "Dan", last_name="Dale", email="dan@uk.example", country="GB", tags=[enterprise]
-        ),
-        "eve": make_contact("Eve", last_name="Evans", email="eve@us.example", country="US"),
-    }
+def world(enterprise_people, admin_user):
+    """The guide's example contacts and the segment "Enterprise contacts in the US"."""
+    people = dict(enterprise_people)
+    enterprise = people.pop("enterprise")
     segment = services.create_segment(
         name="Enterprise contacts in the US",
         description="For targeted email outreach",

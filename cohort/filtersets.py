@@ -1,9 +1,11 @@
 """What every record list offers: search, owner, the Tag filter and ordering."""
 
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
+from cohort.widgets import FastSelect
 from tags.filtersets import TaggedFilterSet
 
 
@@ -43,6 +45,10 @@ class RecordFilterSet(TaggedFilterSet):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.form.fields["search"].widget.attrs["placeholder"] = self.search_placeholder
+        for field in self.form.fields.values():
+            # Plain selects only: subclasses (yes/no selects) format their values themselves.
+            if type(field.widget) is forms.Select:
+                field.widget = FastSelect(attrs=field.widget.attrs, choices=field.widget.choices)
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return search_words(queryset, self.search_fields, value)

@@ -4,9 +4,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.urls import reverse
 from django.utils import timezone
 
+from cohort.record_urls import object_url
 from deals.choices import CLOSED_STAGES, CURRENCY_CODES, DealStage
 
 
@@ -61,4 +61,4 @@ class Deal(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return reverse("deal_detail", args=[self.pk])
+        return object_url("deal_detail", self.pk)

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
-from django.urls import reverse
 
+from cohort.record_urls import object_url
 from contacts.choices import Source
 from contacts.models import SCORE_VALIDATORS
 from leads.choices import LeadStatus
@@ -41,4 +41,4 @@ class Lead(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("lead_detail", args=[self.pk])
+        return object_url("lead_detail", self.pk)

@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
-from django.urls import reverse
 
+from cohort.record_urls import object_url
 from tags.colors import HEX_COLOR, text_color_for
 
 
@@ -58,7 +58,7 @@ class Tag(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("tag_edit", args=[self.pk])
+        return object_url("tag_edit", self.pk)
 
     @property
     def text_color(self) -> str:

@@ -5,6 +5,7 @@ import os
 import pytest
 
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -25,6 +26,15 @@ def pytest_report_header(config):
 def fast_password_hashing(settings):
     """Tests make many users; the production hasher would spend most of the run on them."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def clear_cache():
+    """API throttle counts live in the cache; a test must not inherit another's budget.
+
+    (Login lockouts live in django-axes' tables, which each test's transaction rolls back.)
+    """
+    cache.clear()
 
 
 @pytest.fixture

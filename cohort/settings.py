@@ -4,6 +4,7 @@ The embedded default is SQLite under var/; DATABASE_URL switches to PostgreSQL.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_htmx",
     "django_countries",
+    "axes",
     "cohort",
     "accounts",
     "contacts",
@@ -59,6 +61,7 @@ INSTALLED_APPS = [
     "tags",
     "segments",
     "transfers",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -66,11 +69,15 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # A NUL in a query string is a 400 before any view: PostgreSQL cannot compare it.
+    "cohort.middleware.RefuseNulInQueryMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lockout flagged during login into a response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cohort.urls"
@@ -100,12 +107,16 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers work while a sync or bulk action writes; IMMEDIATE avoids
     # "database is locked" upgrades from read to write inside a transaction.
+    # A 64 MiB page cache (allocated as used) and reads through mmap: with SQLite's
+    # 2 MiB default, a sync probing 300,000 members re-read the same index pages
+    # through system calls for most of its time. Connections persist
+    # (COHORT_DB_CONN_MAX_AGE) so a worker's cache stays warm across requests.
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-        "PRAGMA busy_timeout=10000;",
+        "PRAGMA busy_timeout=10000; PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456; "
+        "PRAGMA temp_store=MEMORY;",
         "transaction_mode": "IMMEDIATE",
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["TEST"] = {"NAME": None}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -117,6 +128,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out username + address is refused before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login brute force: after COHORT_LOGIN_FAILURE_LIMIT wrong passwords for one username
+# from one address, that pair may not sign in for COHORT_LOGIN_LOCKOUT_MINUTES.
+AXES_FAILURE_LIMIT = int(os.environ.get("COHORT_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("COHORT_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# A fixed lockout, so the login page can say when it ends; retries during it do not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
+if _env_bool("COHORT_BEHIND_PROXY"):
+    # Count the client's address (the proxy's X-Forwarded-For), not the proxy's own.
+    AXES_IPWARE_PROXY_COUNT = 1
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
@@ -142,9 +172,23 @@ STORAGES = {
 }
 
 if not DEBUG:
-    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _env_bool("COHORT_SECURE_COOKIES", True)
+    # Production is served over HTTPS only (`manage.py check --deploy` is clean).
+    SECURE_SSL_REDIRECT = _env_bool("COHORT_SSL_REDIRECT", True)
+    if _env_bool("COHORT_BEHIND_PROXY"):
+        # Trust the proxy's word that the request came over HTTPS; only safe when the proxy
+        # always sets (or strips) this header, so it is opt-in.
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = int(os.environ.get("COHORT_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("COHORT_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _env_bool("COHORT_HSTS_PRELOAD", True)
+    if not SECURE_HSTS_PRELOAD:
+        # Leaving the preload list is the operator's explicit choice, not an oversight.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _env_bool("COHORT_SECURE_COOKIES", True)
+    SESSION_COOKIE_HTTPONLY = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_REFERRER_POLICY = "same-origin"
+    X_FRAME_OPTIONS = "DENY"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -160,8 +204,16 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSONParser plus Django's body size limit (413) and bounded nesting (400).
+    "DEFAULT_PARSER_CLASSES": ["cohort.api.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "cohort.api.exceptions.exception_handler",
+    # Rates are read from the environment on each request: see cohort.api.throttling.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "cohort.api.throttling.UserRateThrottle",
+        "cohort.api.throttling.AnonRateThrottle",
+    ],
+    # Anonymous clients are told apart by address: trust X-Forwarded-For only behind a proxy.
+    "NUM_PROXIES": 1 if _env_bool("COHORT_BEHIND_PROXY") else 0,
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -174,6 +226,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/crm",
+    # Error answers (400/401/403/404/409/413/415/429) are declared once, in cohort.api.schema.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "cohort.api.schema.declare_error_responses",
+    ],
 }
 
 # How many matching rows a list counts exactly before it says "10,000+".

@@ -3,6 +3,7 @@
 import os
 import time
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from cohort.demo_data import ADMIN_USERNAME, DEFAULT_CONTACTS, bootstrap_demo
@@ -27,9 +28,15 @@ class Command(BaseCommand):
             raise CommandError("COHORT_DEMO_CONTACTS must be zero or more.")
 
         started = time.perf_counter()
-        result = bootstrap_demo(
-            contacts=contacts, admin_password=os.environ.get("COHORT_ADMIN_PASSWORD") or None
-        )
+        try:
+            result = bootstrap_demo(
+                contacts=contacts, admin_password=os.environ.get("COHORT_ADMIN_PASSWORD") or None
+            )
+        except ValidationError as exc:
+            raise CommandError(
+                f"COHORT_ADMIN_PASSWORD is too weak: {' '.join(exc.messages)} "
+                "Choose a stronger one, or unset it to have a password generated."
+            ) from None
         if not result.created:
             self.stdout.write(f"User '{ADMIN_USERNAME}' already exists: keeping the existing data.")
             return

@@ -14,6 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApiToken, User
+from audit.choices import Action
+from audit.services import record_event
 
 TOKEN_SCHEME = "cohort"
 # Recording every use would turn each API read into a write; a minute is precise enough.
@@ -30,13 +32,29 @@ def _digest(plain: str) -> str:
     return hashlib.sha256(plain.encode()).hexdigest()
 
 
-def issue_token(user: User, name: str, expires_at=None) -> IssuedToken:
+def _audit_details(token: ApiToken) -> dict:
+    """What the audit log keeps of a token: never the token itself, nor its digest."""
+    expires_at = token.expires_at.isoformat() if token.expires_at else None
+    return {
+        "name": token.name,
+        "prefix": token.prefix,
+        "owner": token.user.get_username(),
+        "expires_at": expires_at,
+    }
+
+
+@transaction.atomic
+def issue_token(
+    user: User, name: str, expires_at=None, *, actor: User | None = None
+) -> IssuedToken:
+    """A new token for `user`. `actor` is who asked for it (None: the system, a command)."""
     name = name.strip() or "API token"
     prefix = secrets.token_hex(6)
     plain = f"{TOKEN_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken.objects.create(
         user=user, name=name[:100], prefix=prefix, digest=_digest(plain), expires_at=expires_at
     )
+    record_event(actor, Action.TOKEN_CREATED, token, _audit_details(token))
     return IssuedToken(token=token, plain=plain)
 
 
@@ -59,5 +77,11 @@ def find_active_token(plain: str) -> ApiToken | None:
 
 
 @transaction.atomic
-def revoke_token(token: ApiToken) -> None:
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+def revoke_token(token: ApiToken, *, actor: User | None = None) -> bool:
+    """Revoke the token; False when it already was (nothing changes, nothing is recorded)."""
+    revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    if revoked:
+        record_event(actor, Action.TOKEN_REVOKED, token, _audit_details(token))
+    return bool(revoked)

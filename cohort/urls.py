@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("tags.urls")),
     path("", include("segments.urls")),
     path("", include("transfers.urls")),
+    path("", include("audit.urls")),
     path("api/crm/", include("segments.api.urls")),
     path("api/crm/", include("transfers.api.urls")),
     path("api/crm/", include("cohort.api.urls")),
@@ -24,3 +25,5 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("", views.home, name="home"),
 ]
+
+handler404 = "cohort.api.views.not_found"

@@ -16,6 +16,8 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts.models import User
+from audit.choices import Action
+from audit.services import record_event
 from cohort.filtersets import search_words
 from contacts.filtersets import ContactFilterSet
 from contacts.models import Contact
@@ -142,6 +144,13 @@ def create_segment(
         created_by=user,
     )
     _save_references(segment)
+    details = {
+        "name": segment.name,
+        "description": segment.description,
+        "criteria": segment.criteria,
+        "conditions": len(segment.criteria.get("conditions", [])),
+    }
+    record_event(user, Action.SEGMENT_CREATED, segment, details)
     return segment
 
 
@@ -154,8 +163,11 @@ def update_segment(
     description: str | None = None,
     criteria: dict | None = None,
 ) -> Segment:
-    """Change what is given. New criteria take effect at the next sync."""
-    _lock(segment)
+    """Change what is given. New criteria take effect at the next sync.
+
+    The audit log records the fields whose value actually changed, if any.
+    """
+    saved = _lock(segment)
     cleaned_name, cleaned_criteria = _clean(name, criteria, segment)
     # Only what was given is written, so a stale instance cannot undo someone else's edit.
     changed = ["updated_at"]
@@ -171,6 +183,13 @@ def update_segment(
     segment.save(update_fields=changed)
     if cleaned_criteria is not None:
         _save_references(segment)
+    changes = {
+        field: {"before": getattr(saved, field), "after": getattr(segment, field)}
+        for field in ("name", "description", "criteria")
+        if field in changed and getattr(saved, field) != getattr(segment, field)
+    }
+    if changes:
+        record_event(user, Action.SEGMENT_UPDATED, segment, {"changes": changes})
     return segment
 
 
@@ -178,8 +197,10 @@ def update_segment(
 def delete_segment(segment: Segment, user: User | None) -> None:
     """Delete the segment with its members and history; refused (SegmentInUse) while
     another segment's criteria test membership of it."""
-    _lock(segment)
+    saved = _lock(segment)
     ensure_unused(ReferenceKind.SEGMENT, segment)
+    details = {"name": saved.name, "members": saved.member_count, "criteria": saved.criteria}
+    record_event(user, Action.SEGMENT_DELETED, saved, details)
     try:
         segment.delete()
     except ProtectedError as exc:  # a reference made since the check above
@@ -205,7 +226,12 @@ def add_member(segment: Segment, contact: Contact, user: User | None) -> bool:
     if created:
         Segment.objects.filter(pk=segment.pk).update(member_count=F("member_count") + 1)
         segment.refresh_from_db(fields=["member_count"])
+        record_event(user, Action.SEGMENT_MEMBER_ADDED, segment, _member_details(contact))
     return created
+
+
+def _member_details(contact: Contact) -> dict:
+    return {"contact_id": contact.pk, "contact_name": str(contact)}
 
 
 @transaction.atomic
@@ -223,6 +249,7 @@ def remove_member(segment: Segment, contact: Contact, user: User | None) -> bool
     )
     Segment.objects.filter(pk=segment.pk).update(member_count=Greatest(F("member_count") - 1, 0))
     segment.refresh_from_db(fields=["member_count"])
+    record_event(user, Action.SEGMENT_MEMBER_REMOVED, segment, _member_details(contact))
     return True
 
 
@@ -259,11 +286,19 @@ def preview(
 # --- counters ---------------------------------------------------------------------------------
 
 
+def lock_segments_of(contacts: QuerySet) -> None:
+    """Lock the contacts' segments, by id: a delete takes them before it locks the contacts."""
+    memberships = SegmentMember.objects.filter(contact__in=contacts.order_by().values("pk"))
+    segments = Segment.objects.select_for_update().filter(pk__in=memberships.values("segment_id"))
+    list(segments.order_by("pk").values_list("pk", flat=True))
+
+
 @transaction.atomic
 def forget_contacts(contacts: QuerySet) -> None:
     """Before contacts are deleted: take them off their segments' member counts.
 
-    Their membership and removal rows go with them (CASCADE).
+    Their membership and removal rows go with them (CASCADE). Exact only once their
+    segments and then the contacts are locked (cohort.records.delete_record).
     """
     per_segment = (
         SegmentMember.objects.filter(contact__in=contacts.order_by().values("pk"))

@@ -1,6 +1,7 @@
 """Every /api/crm/ endpoint."""
 
 from activities.api.views import ActivityViewSet
+from audit.api.views import AuditEntryViewSet
 from cohort.api.routers import OptionalSlashRouter
 from contacts.api.views import ContactViewSet
 from deals.api.views import DealViewSet
@@ -13,5 +14,6 @@ router.register("leads", LeadViewSet)
 router.register("deals", DealViewSet)
 router.register("activities", ActivityViewSet)
 router.register("tags", TagViewSet)
+router.register("audit", AuditEntryViewSet)
 
 urlpatterns = router.urls

@@ -1,0 +1,10 @@
+"""The audit log page. Answers with or without a trailing slash, like cohort.record_urls;
+the API lives in audit.api and is registered in cohort.api.urls."""
+
+from django.urls import re_path
+
+from audit import views
+
+urlpatterns = [
+    re_path(r"^admin/audit/?$", views.audit_list, name="audit_list"),
+]

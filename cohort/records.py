@@ -4,9 +4,9 @@ from django.db import transaction
 from django.db.models import Model
 
 from contacts.models import Contact
-from segments.services import forget_contacts
+from segments.services import forget_contacts, lock_segments_of
 from tags.records import TAGGABLE_TYPES
-from tags.services import forget_records
+from tags.services import forget_records, lock_tags_on
 
 
 @transaction.atomic
@@ -14,8 +14,18 @@ def delete_record(record: Model) -> None:
     """Delete `record`; its tag links and segment memberships go with it, so the tag
     usage counters and segment member counts drop first."""
     model = type(record)
+    records = model.objects.filter(pk=record.pk)
+    tagged = any(taggable.model is model for taggable in TAGGABLE_TYPES.values())
+    # Tags and segments first, then the record: the order every writer takes them in (a link's
+    # or membership's foreign key locks the record last, at commit), so no link or membership
+    # can appear or vanish between the counting below and the delete.
+    if tagged:
+        lock_tags_on(model, records)
     if model is Contact:
-        forget_contacts(Contact.objects.filter(pk=record.pk))
-    if any(taggable.model is model for taggable in TAGGABLE_TYPES.values()):
-        forget_records(model, model.objects.filter(pk=record.pk))
+        lock_segments_of(records)
+    list(records.select_for_update().values_list("pk", flat=True))
+    if model is Contact:
+        forget_contacts(records)
+    if tagged:
+        forget_records(model, records)
     record.delete()

@@ -8,7 +8,7 @@ Heavy work (bulk, merge) is set-based SQL: one INSERT … SELECT or DELETE per t
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Model, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -16,10 +16,15 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
+from audit.choices import Action
+from audit.services import record_event
 from segments.services import SegmentInUse, ensure_unused
 from tags.colors import palette_color_for
-from tags.models import Tag
+from tags.models import Tag, validate_tag_name
 from tags.records import TAGGABLE_TYPES, TaggableType, taggable_type_for
+
+# What a tag edit may change, as the audit log reports it (before → after).
+AUDITED_TAG_FIELDS = ("name", "color", "description")
 
 
 class TagError(Exception):
@@ -57,10 +62,16 @@ def _unique_slug(name: str, exclude_pk: int | None = None) -> str:
 
 
 def find_tag_by_name(name: str) -> Tag | None:
+    if "\x00" in name:
+        return None  # no tag holds NUL, and PostgreSQL cannot even compare one
     return Tag.objects.filter(name__iexact=name.strip()).first()
 
 
 def _check_name_free(name: str, exclude_pk: int | None = None) -> None:
+    try:
+        validate_tag_name(name)  # before the query: PostgreSQL cannot compare a NUL
+    except ValidationError as error:
+        raise ValidationError({"name": error.messages}) from error
     existing = Tag.objects.filter(name__iexact=name).exclude(pk=exclude_pk).first()
     if existing is not None:
         raise ValidationError(
@@ -84,6 +95,12 @@ def create_tag(
     )
     tag.full_clean()
     _save_named(tag)
+    record_event(
+        user,
+        Action.TAG_CREATED,
+        tag,
+        {"name": tag.name, "color": tag.color, "description": tag.description},
+    )
     return tag
 
 
@@ -100,8 +117,15 @@ def _save_named(tag: Tag) -> None:
 
 @transaction.atomic
 def update_tag(
-    tag: Tag, *, name: str | None = None, color: str | None = None, description: str | None = None
+    tag: Tag,
+    *,
+    name: str | None = None,
+    color: str | None = None,
+    description: str | None = None,
+    user: User | None = None,
 ) -> Tag:
+    """Change what is given; the audit log records what actually changed, if anything."""
+    before = {field: getattr(tag, field) for field in AUDITED_TAG_FIELDS}
     if name is not None and name.strip() != tag.name:
         tag.name = name.strip()
         _check_name_free(tag.name, exclude_pk=tag.pk)
@@ -112,6 +136,13 @@ def update_tag(
         tag.description = description.strip()
     tag.full_clean()
     _save_named(tag)
+    changes = {
+        field: {"before": before[field], "after": getattr(tag, field)}
+        for field in AUDITED_TAG_FIELDS
+        if getattr(tag, field) != before[field]
+    }
+    if changes:
+        record_event(user, Action.TAG_UPDATED, tag, {"changes": changes})
     return tag
 
 
@@ -122,9 +153,24 @@ def _bump(tag_ids: Iterable[int], counter: str, delta: int) -> None:
 
 @transaction.atomic
 def attach_tag(record: Model, tag: Tag) -> bool:
-    """Attach `tag` to `record`; False when it was already there (nothing changes)."""
+    """Attach `tag` to `record`; False when it was already there (nothing changes).
+
+    TagError when the tag or the record was deleted (or the tag merged) meanwhile.
+    """
     taggable = taggable_type_for(type(record))
-    _, created = taggable.link_model.objects.get_or_create(record=record, tag=tag)
+    _lock_in_order(tag, no_key=True)
+    # Then the record, as delete_record does after the tags: a deleted record is refused here.
+    if not type(record).objects.select_for_update(no_key=True).filter(pk=record.pk).exists():
+        raise TagError(f"This {record._meta.verbose_name} no longer exists; it was deleted.")
+    # One statement instead of get_or_create's four (SELECT, SAVEPOINT, INSERT, RELEASE):
+    # this is the API's busiest write.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {taggable.link_model._meta.db_table} (record_id, tag_id, created_at) "
+            f"VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+            [record.pk, tag.pk, timezone.now()],
+        )
+        created = cursor.rowcount == 1
     if created:
         _bump([tag.pk], taggable.counter, 1)
     return created
@@ -134,6 +180,10 @@ def attach_tag(record: Model, tag: Tag) -> bool:
 def detach_tag(record: Model, tag: Tag) -> bool:
     """Detach `tag` from `record`; False when it was not attached. The tag itself stays."""
     taggable = taggable_type_for(type(record))
+    try:
+        _lock_in_order(tag, no_key=True)
+    except TagError:
+        return False  # deleted or merged away meanwhile, and its links with it
     deleted, _ = taggable.link_model.objects.filter(record=record, tag=tag).delete()
     _bump([tag.pk], taggable.counter, -deleted)
     return bool(deleted)
@@ -166,14 +216,23 @@ def bulk_tag(
     *,
     add: Iterable[Tag] = (),
     remove: Iterable[Tag] = (),
+    user: User | None = None,
+    audit: bool = True,
 ) -> BulkTagResult:
     """Add and remove tags on every record of `records`, one statement per tag.
 
     `records` is any queryset of the type's model (ids or a filter); it is never
-    fetched into Python.
+    fetched into Python. Each tag that changed on some record gets an audit entry,
+    unless `audit` is False: a caller working batch by batch (the CSV import)
+    records one entry for the whole job itself.
     """
+    add, remove = list(add), list(remove)
+    _lock_in_order(*add, *remove, no_key=True)
     link_table = taggable.link_model._meta.db_table
-    select_sql, params = _compiled(records)
+    try:
+        select_sql, params = _compiled(records)
+    except EmptyResultSet:  # e.g. `ids: []`: Django knows no row can match, and has no SQL
+        return BulkTagResult(added=0, removed=0)
     added = removed = 0
     now = timezone.now()
     with connection.cursor() as cursor:
@@ -187,6 +246,8 @@ def bulk_tag(
             )
             _bump([tag.pk], taggable.counter, cursor.rowcount)
             added += cursor.rowcount
+            if audit and cursor.rowcount:
+                record_bulk_tagging(user, Action.TAG_BULK_ADDED, tag, taggable, cursor.rowcount)
         for tag in remove:
             cursor.execute(
                 f"DELETE FROM {link_table} WHERE tag_id = %s "
@@ -195,21 +256,46 @@ def bulk_tag(
             )
             _bump([tag.pk], taggable.counter, -cursor.rowcount)
             removed += cursor.rowcount
+            if audit and cursor.rowcount:
+                record_bulk_tagging(user, Action.TAG_BULK_REMOVED, tag, taggable, cursor.rowcount)
     return BulkTagResult(added=added, removed=removed)
 
 
-def _lock_in_order(*tags: Tag) -> None:
-    """Row locks on tags, always by ascending id, so concurrent merges cannot deadlock."""
-    list(Tag.objects.select_for_update().filter(pk__in=[t.pk for t in tags]).order_by("pk"))
+def record_bulk_tagging(
+    user: User | None, action: Action, tag: Tag, taggable: TaggableType, records: int, **extra
+) -> None:
+    """The audit entry of a bulk add or remove: which tag, on how many records of which type."""
+    details = {"record_type": taggable.key, "records": records, **extra}
+    record_event(user, action, tag, details)
+
+
+def _lock_in_order(*tags: Tag, no_key: bool = False) -> None:
+    """Row locks on tags, always by ascending id, so concurrent tag writes cannot deadlock.
+
+    Every write of links or counters takes them before anything else, and a link write
+    (no_key) waits for a merge or delete of its tag instead of linking a vanished tag.
+    A tag deleted or merged away meanwhile is a TagError.
+    """
+    wanted = {tag.pk: tag for tag in tags}
+    locked = Tag.objects.select_for_update(no_key=no_key).filter(pk__in=list(wanted))
+    gone = set(wanted) - set(locked.order_by("pk").values_list("pk", flat=True))
+    if gone:
+        names = ", ".join(f"“{wanted[pk]}”" for pk in sorted(gone))
+        raise TagError(f"The tag {names} no longer exists (deleted or merged); reload and retry.")
 
 
 @transaction.atomic
-def merge_tags(source: Tag, target: Tag) -> Tag:
+def merge_tags(source: Tag, target: Tag, *, user: User | None = None) -> Tag:
     """Move every link of `source` to `target`, collapse duplicates, delete `source`."""
     if source.pk == target.pk:
         raise TagError("A tag cannot be merged into itself; pick another tag.")
     _lock_in_order(source, target)
     _ensure_not_in_criteria(source)
+    counters = [taggable.counter for taggable in TAGGABLE_TYPES.values()]
+    had = Tag.objects.filter(pk=source.pk).values(*counters).first()
+    if had is None:  # merged or deleted by someone else since this request loaded it
+        raise TagError(f"Tag “{source.name}” no longer exists; nothing was merged.")
+    moved = {}
     with connection.cursor() as cursor:
         for taggable in TAGGABLE_TYPES.values():
             table = taggable.link_model._meta.db_table
@@ -220,6 +306,18 @@ def merge_tags(source: Tag, target: Tag) -> Tag:
                 f"AND t.record_id = s.record_id) ON CONFLICT DO NOTHING",
                 [target.pk, source.pk, target.pk],
             )
+            moved[taggable.key] = cursor.rowcount
+    details = {
+        "source": {"id": source.pk, "name": source.name},
+        "target": {"id": target.pk, "name": target.name},
+        "links_moved": moved,
+        "links_already_on_target": {
+            key: max(had[taggable.counter] - moved[key], 0)
+            for key, taggable in TAGGABLE_TYPES.items()
+        },
+    }
+    # The entry is the surviving tag's: its page shows what was merged into it.
+    record_event(user, Action.TAG_MERGED, target, details)
     source.delete()
     recount_tags([target.pk])
     target.refresh_from_db()
@@ -227,25 +325,44 @@ def merge_tags(source: Tag, target: Tag) -> Tag:
 
 
 @transaction.atomic
-def delete_tag(tag: Tag) -> int:
+def delete_tag(tag: Tag, *, user: User | None = None) -> int:
     """Delete the tag and its links (never the records); returns how many records lost it."""
     _lock_in_order(tag)
     _ensure_not_in_criteria(tag)
     tag.refresh_from_db()
     lost = tag.total_count
+    details = {
+        "name": tag.name,
+        "color": tag.color,
+        "records": lost,
+        **{taggable.key: getattr(tag, taggable.counter) for taggable in TAGGABLE_TYPES.values()},
+    }
+    record_event(user, Action.TAG_DELETED, tag, details)
     tag.delete()
     return lost
 
 
+def lock_tags_on(model: type[Model], records: QuerySet) -> None:
+    """Lock the tags on `records`, by id: a delete takes them before it locks the records."""
+    links = taggable_type_for(model).link_model.objects.filter(
+        record__in=records.order_by().values("pk")
+    )
+    tags = Tag.objects.select_for_update(no_key=True).filter(pk__in=links.values("tag_id"))
+    list(tags.order_by("pk").values_list("pk", flat=True))
+
+
 @transaction.atomic
 def forget_records(model: type[Model], records: QuerySet) -> None:
-    """Before records are deleted: take their links off the usage counters."""
+    """Before records are deleted: take their links off the usage counters.
+
+    Exact only once their tags and then the records are locked (cohort.records.delete_record).
+    """
     taggable = taggable_type_for(model)
     per_tag = (
         taggable.link_model.objects.filter(record__in=records.order_by().values("pk"))
         .values("tag_id")
         .annotate(n=Count("id"))
-        .order_by()
+        .order_by("tag_id")  # counters are updated in id order, as _lock_in_order takes them
     )
     for row in per_tag:
         _bump([row["tag_id"]], taggable.counter, -row["n"])

@@ -81,7 +81,11 @@ def _save_tag(request: HttpRequest, tag: Tag | None) -> HttpResponse:
                     messages.success(request, f"Tag “{tag.name}” created.")
                 else:
                     services.update_tag(
-                        tag, name=data["name"], color=data["color"], description=data["description"]
+                        tag,
+                        name=data["name"],
+                        color=data["color"],
+                        description=data["description"],
+                        user=request.user,
                     )
                     messages.success(request, f"Tag “{tag.name}” saved.")
                 return redirect("tag_list")
@@ -131,8 +135,8 @@ def tag_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         name = tag.name
         try:
-            lost = services.delete_tag(tag)
-        except services.TagInUse as error:
+            lost = services.delete_tag(tag, user=request.user)
+        except services.TagError as error:  # in use, or deleted meanwhile
             context = {"tag": tag, "error": str(error)}
             return render(request, "tags/tag_delete.html", context, status=409)
         records = "record" if lost == 1 else "records"
@@ -159,7 +163,7 @@ def tag_merge(request: HttpRequest, pk: int) -> HttpResponse:
         context = {"tag": source, "form": form, "target": target}
         return render(request, "tags/tag_merge_confirm.html", context)
     try:
-        services.merge_tags(source, target)
+        services.merge_tags(source, target, user=request.user)
     except services.TagError as error:
         form.add_error("into", str(error))
         return render(request, "tags/tag_merge.html", {"tag": source, "form": form}, status=400)
@@ -215,7 +219,7 @@ def record_tags(request: HttpRequest, record_type: str, pk: int) -> HttpResponse
     # Without JavaScript the typed text (`q`) arrives alone: attach or create by that name.
     name = (request.POST.get("name") or request.POST.get("q") or "").strip()
     if tag_id:
-        tag = Tag.objects.filter(pk=tag_id).first() if tag_id.isdigit() else None
+        tag = Tag.objects.filter(pk=tag_id).first() if tag_id.isdecimal() else None
         if tag is None:
             return _section(request, record, error="That tag no longer exists.", status=400)
     elif name:
@@ -230,7 +234,10 @@ def record_tags(request: HttpRequest, record_type: str, pk: int) -> HttpResponse
                 return _section(request, record, error=message, status=400, refocus=True)
     else:
         return _section(request, record, error=NAME_REQUIRED, status=400, refocus=True)
-    services.attach_tag(record, tag)
+    try:
+        services.attach_tag(record, tag)
+    except services.TagError as error:  # deleted or merged since it was picked
+        return _section(request, record, error=str(error), status=400)
     return _section(request, record, refocus=True)
 
 
@@ -272,7 +279,7 @@ def tag_suggest(request: HttpRequest) -> HttpResponse:
     record = None
     taggable = TAGGABLE_TYPES.get(request.GET.get("type", ""))
     record_id = request.GET.get("id", "")
-    if taggable is not None and record_id.isdigit():
+    if taggable is not None and record_id.isdecimal():
         record = _record(request, taggable, int(record_id), change=False)
 
     tags = _ranked_matches(query) if query else Tag.objects.order_by(USAGE.desc(), Lower("name"))
@@ -346,13 +353,22 @@ def bulk_tags(request: HttpRequest, record_type: str) -> HttpResponse:
         records = model.objects.filter(pk__in=data["ids"])
 
     adding = data["op"] == "add"
-    changed = []
-    with transaction.atomic():
-        for tag in data["tags"]:
-            add, remove = ([tag], []) if adding else ([], [tag])
-            result = services.bulk_tag(taggable, records, add=add, remove=remove)
-            changed.append((tag, result.added if adding else result.removed))
+    changed = {}
+    try:
+        with transaction.atomic():
+            # In id order, the order bulk_tag locks tags in, so two bulk actions cannot deadlock.
+            for tag in sorted(data["tags"], key=lambda tag: tag.pk):
+                add, remove = ([tag], []) if adding else ([], [tag])
+                result = services.bulk_tag(
+                    taggable, records, add=add, remove=remove, user=request.user
+                )
+                changed[tag.pk] = result.added if adding else result.removed
+    except services.TagError as error:  # a tag deleted or merged since the form was shown
+        messages.error(request, f"{error} Nothing was changed.")
+        return redirect(back)
     preposition = "to" if adding else "from"
-    parts = [f"'{tag.name}' {preposition} {_count(n, taggable)}" for tag, n in changed]
+    parts = [
+        f"'{tag.name}' {preposition} {_count(changed[tag.pk], taggable)}" for tag in data["tags"]
+    ]
     messages.success(request, f"{'Added' if adding else 'Removed'} {' and '.join(parts)}.")
     return redirect(back)

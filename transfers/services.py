@@ -23,12 +23,13 @@ from django.utils import timezone
 from django_countries import countries
 
 from accounts.models import User
+from audit.choices import Action
 from cohort.csv_export import FORMULA_STARTS
 from contacts.forms import ContactForm
 from deals.choices import CLOSED_STAGES, CURRENCY_CODES
 from tags.models import Tag
 from tags.records import TAGGABLE_TYPES, TaggableType
-from tags.services import bulk_tag, create_tag
+from tags.services import bulk_tag, create_tag, find_tag_by_name, record_bulk_tagging
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_FIELD_CHARS = 100_000
@@ -143,6 +144,13 @@ def read_csv(data: bytes) -> CsvFile:
     if b"\x00" in data[:8192]:
         raise ImportFileError(
             "This is not a CSV file (it contains binary data). Save the sheet as CSV and retry."
+        )
+    if (nul := data.find(b"\x00")) != -1:
+        # No database column can hold NUL (PostgreSQL refuses it): name the line to fix.
+        line = data.count(b"\n", 0, nul) + 1
+        raise ImportFileError(
+            f"Line {line} contains a null character (\\x00), which cannot be stored; "
+            "remove it and retry. Nothing was imported."
         )
     try:
         text = data.decode("utf-8-sig")
@@ -600,13 +608,25 @@ def _apply_updates(model: type[Model], updates: list[tuple[int, int, dict]]) -> 
         model.objects.bulk_update(instances, list(fields), batch_size=BATCH_SIZE)
 
 
+def _tag_named(name: str, user: User | None) -> Tag:
+    """A new tag called `name`, or the one a concurrent import (or person) just created."""
+    try:
+        return create_tag(name, user=user)
+    except ValidationError:
+        existing = find_tag_by_name(name)
+        if existing is None:
+            raise
+        return existing
+
+
 def _attach_tags(
     taggable: TaggableType, plan: ImportPlan, row_pks: dict[int, int], user: User | None
 ) -> None:
     by_name = {tag.name.lower(): tag for tag in Tag.objects.all()}
-    for name in plan.tags_to_create:
+    # By name, so two imports creating the same tags wait for each other instead of deadlocking.
+    for name in sorted(plan.tags_to_create, key=str.lower):
         if name.lower() not in by_name:
-            by_name[name.lower()] = create_tag(name, user=user)
+            by_name[name.lower()] = _tag_named(name, user)
     records_per_tag: dict[int, list[int]] = {}
     for number, names in plan.row_tags.items():
         if number not in row_pks:
@@ -614,13 +634,19 @@ def _attach_tags(
         for name in names:
             tag = by_name.get(name.lower())
             if tag is None:  # created since planning, by someone else? create it now
-                tag = by_name[name.lower()] = create_tag(name, user=user)
+                tag = by_name[name.lower()] = _tag_named(name, user)
             records_per_tag.setdefault(tag.pk, []).append(row_pks[number])
     tags = {tag.pk: tag for tag in by_name.values()}
-    for tag_pk, record_ids in records_per_tag.items():
+    for tag_pk, record_ids in sorted(records_per_tag.items()):  # bulk_tag's lock order: by id
+        added = 0
         for start in range(0, len(record_ids), BATCH_SIZE):
             chunk = record_ids[start : start + BATCH_SIZE]
-            bulk_tag(taggable, taggable.model.objects.filter(pk__in=chunk), add=[tags[tag_pk]])
+            records = taggable.model.objects.filter(pk__in=chunk)
+            added += bulk_tag(taggable, records, add=[tags[tag_pk]], audit=False).added
+        if added:  # one audit entry per tag for the whole import, not one per batch
+            record_bulk_tagging(
+                user, Action.TAG_BULK_ADDED, tags[tag_pk], taggable, added, via="import"
+            )
 
 
 def import_csv(

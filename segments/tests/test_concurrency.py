@@ -1,24 +1,26 @@
-"""Concurrent syncs on PostgreSQL: they never interleave, and membership stays consistent.
+"""Concurrent syncs and manual edits: they never interleave, and membership stays consistent.
 
-SQLite needs no such test: its IMMEDIATE transactions admit one writer at a time.
+On PostgreSQL an advisory lock and the segment's row lock order them; on SQLite one
+writer runs at a time (cohort.concurrency_testing explains the test database).
 """
 
-import threading
+import random
 import time
+from functools import partial
 
 import pytest
 
-from django.db import connection
+from django.db import IntegrityError
 
+from cohort.concurrency_testing import errors_in, in_threads
+from cohort.records import delete_record
+from contacts.models import Contact
 from segments import services, sync
-from segments.models import Segment, SegmentMember, SyncRun
+from segments.models import Segment, SegmentMember, SegmentRemoval, SyncRun
 from segments.sync import SyncInProgress, sync_segment
 
-pytestmark = [
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks"),
-    # serialized_rollback: the flush after a transactional test must not lose the seeded roles.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+# serialized_rollback: the flush after a transactional test must not lose the seeded roles.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 US = {"conditions": [{"field": "country", "operator": "equals", "value": "US"}]}
 
@@ -35,33 +37,13 @@ def slow_sync(monkeypatch):
     monkeypatch.setattr(sync, "_replace_membership", slowly)
 
 
-def in_threads(*jobs) -> list:
-    """Run each job in its own thread (and connection), started together; their results."""
-    results: list = [None] * len(jobs)
-    barrier = threading.Barrier(len(jobs))
-
-    def run(index, job):
-        try:
-            barrier.wait()
-            results[index] = job()
-        except Exception as exc:  # the test inspects it
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
+def member_ids(segment: Segment) -> set[int]:
+    return set(SegmentMember.objects.filter(segment=segment).values_list("contact_id", flat=True))
 
 
 def check_consistent(segment: Segment, cast) -> None:
     segment.refresh_from_db()
-    members = set(
-        SegmentMember.objects.filter(segment=segment).values_list("contact_id", flat=True)
-    )
+    members = member_ids(segment)
     assert members == {cast["Ann"].pk, cast["Dee"].pk}
     assert segment.member_count == len(members)
 
@@ -88,7 +70,8 @@ def test_syncs_that_wait_run_one_after_the_other(cast, manager, slow_sync):
     def job():
         return sync_segment(Segment.objects.get(pk=segment.pk), manager, wait=True)
 
-    results = in_threads(job, job)
+    # SQLite's test database refuses instead of waiting: asking again is the waiting there.
+    results = in_threads(job, job, also=(SyncInProgress,))
 
     assert all(isinstance(r, SyncRun) and r.outcome == "succeeded" for r in results), results
     assert sorted(r.added for r in results) == [0, 2]
@@ -112,3 +95,72 @@ def test_a_manual_add_during_a_sync_waits_and_counts(cast, manager, slow_sync):
     assert results[1] is True
     segment.refresh_from_db()
     assert segment.member_count == SegmentMember.objects.filter(segment=segment).count() == 3
+
+
+def test_a_manual_remove_racing_a_sync_wins_and_stays(cast, manager):
+    segment = services.create_segment(name="Americans", criteria=US, user=manager)
+    sync_segment(segment, manager)
+    dee = cast["Dee"]
+
+    for _ in range(4):
+        # given Dee a member again (a manual add clears the earlier removal)
+        services.add_member(segment, dee, manager)
+        assert not SegmentRemoval.objects.filter(segment=segment, contact=dee).exists()
+
+        # when a sync and the removal of Dee start together, in either order
+        def syncing():
+            time.sleep(random.uniform(0, 0.02))
+            return sync_segment(Segment.objects.get(pk=segment.pk), manager, wait=True)
+
+        def removing():
+            time.sleep(random.uniform(0, 0.02))
+            return services.remove_member(Segment.objects.get(pk=segment.pk), dee, manager)
+
+        results = in_threads(syncing, removing, also=(SyncInProgress,))
+
+        # then the removal happened, is remembered, and the count is the rows'
+        assert not errors_in(results), results
+        assert results[0].outcome == "succeeded" and results[1] is True
+        assert member_ids(segment) == {cast["Ann"].pk}
+        assert SegmentRemoval.objects.filter(segment=segment, contact=dee).exists()
+        segment.refresh_from_db()
+        assert segment.member_count == 1
+        # and the next sync keeps Dee out
+        assert sync_segment(segment, manager).added == 0
+        assert member_ids(segment) == {cast["Ann"].pk}
+
+
+def after_a_moment(function, *args, **kwargs):
+    def run():
+        time.sleep(random.uniform(0, 0.01))
+        return function(*args, **kwargs)
+
+    return run
+
+
+def test_deleting_a_contact_during_syncs_and_manual_edits_keeps_member_counts(cast, manager):
+    americans = services.create_segment(name="Americans", criteria=US, user=manager)
+    picked = services.create_segment(name="Picked", user=manager)
+    others = services.create_segment(name="Others", user=manager)
+
+    for round_number in range(4):
+        # given a new American, picked by hand, whom the next sync of Americans would add
+        contact = Contact.objects.create(first_name=f"New {round_number}", country="US")
+        services.add_member(picked, contact, manager)
+
+        # when the contact is deleted while a sync and manual edits involve it
+        results = in_threads(
+            after_a_moment(delete_record, Contact.objects.get(pk=contact.pk)),
+            after_a_moment(partial(sync_segment, wait=True), americans, manager),
+            after_a_moment(services.remove_member, picked, contact, manager),
+            after_a_moment(services.add_member, others, contact, manager),
+            also=(SyncInProgress,),
+        )
+
+        # then the delete went through; a write that came too late failed cleanly
+        assert results[0] is None, results
+        assert results[1].outcome == "succeeded" or "IntegrityError" in results[1].error
+        assert all(isinstance(error, IntegrityError) for error in errors_in(results)), results
+        assert not Contact.objects.filter(pk=contact.pk).exists()
+        for segment in Segment.objects.all():
+            assert segment.member_count == len(member_ids(segment)), segment.name

@@ -3,11 +3,11 @@
 from django.db.models import F, Prefetch
 from django.db.models.functions import Lower
 from django.http import QueryDict
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import filters, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from cohort.api.exceptions import Conflict
@@ -56,12 +56,13 @@ class TagViewSet(viewsets.ModelViewSet):
             name=data.get("name"),
             color=data.get("color"),
             description=data.get("description"),
+            user=self.request.user,
         )
 
     def perform_destroy(self, instance):
         try:
-            services.delete_tag(instance)
-        except services.TagInUse as error:
+            services.delete_tag(instance, user=self.request.user)
+        except services.TagError as error:  # in use, or deleted meanwhile
             raise Conflict(str(error)) from error
 
     @extend_schema(request=TagMergeSerializer, responses=TagSerializer)
@@ -72,7 +73,9 @@ class TagViewSet(viewsets.ModelViewSet):
         serializer = TagMergeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            target = services.merge_tags(source, serializer.validated_data["into"])
+            target = services.merge_tags(
+                source, serializer.validated_data["into"], user=request.user
+            )
         except services.TagInUse as error:
             raise Conflict(str(error)) from error
         except services.TagError as error:
@@ -95,6 +98,7 @@ class TaggedRecordViewSetMixin:
         return taggable_type_for(self.queryset.model)
 
     def _record(self, pk):
+        # DRF's get_object_or_404: an id that is no number ("1,2") is a 404, not a 500.
         return get_object_or_404(self.taggable_type.model, pk=pk)
 
     def _tags_response(self, record, status_code=status.HTTP_200_OK) -> Response:
@@ -125,7 +129,10 @@ class TaggedRecordViewSetMixin:
         serializer = AttachTagSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         tag = self._resolve_tag(request, serializer.validated_data)
-        created = services.attach_tag(record, tag)
+        try:
+            created = services.attach_tag(record, tag)
+        except services.TagError as error:  # deleted or merged since it was looked up
+            raise Conflict(str(error)) from error
         return self._tags_response(record, status.HTTP_201_CREATED if created else 200)
 
     def _resolve_tag(self, request, data) -> Tag:
@@ -179,9 +186,16 @@ class TaggedRecordViewSetMixin:
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         records = self._bulk_records(data)
-        result = services.bulk_tag(
-            self.taggable_type, records, add=data.get("add", []), remove=data.get("remove", [])
-        )
+        try:
+            result = services.bulk_tag(
+                self.taggable_type,
+                records,
+                add=data.get("add", []),
+                remove=data.get("remove", []),
+                user=request.user,
+            )
+        except services.TagError as error:  # a tag deleted or merged since validation
+            raise Conflict(str(error)) from error
         body = {"matched": records.count(), "added": result.added, "removed": result.removed}
         return Response(BulkTagResultSerializer(body).data)
 

@@ -10,6 +10,8 @@ import json
 from django import forms
 from django.core.exceptions import ValidationError
 
+from cohort import json_limits
+from cohort.json_limits import JSONTooDeep
 from segments.models import Segment
 
 NAME_MAX_LENGTH = Segment._meta.get_field("name").max_length
@@ -26,7 +28,9 @@ class CriteriaField(forms.CharField):
         if not text:
             return {"match": "all", "conditions": []}
         try:
-            criteria = json.loads(text)
+            criteria = json_limits.loads(text)
+        except JSONTooDeep as error:
+            raise ValidationError(f"criteria: not valid JSON ({error}).") from error
         except ValueError as error:
             raise ValidationError(
                 f"criteria: not valid JSON ({error.msg} at line {error.lineno}, "

@@ -157,7 +157,7 @@ def segment_preview(request: HttpRequest) -> HttpResponse:
     """The builder's live preview: how many contacts match the criteria now, and a few."""
     segment = None
     segment_id = request.POST.get("segment_id", "")
-    if segment_id.isdigit():
+    if segment_id.isdecimal():
         segment = get_object_or_404(Segment, pk=segment_id)
     try:
         criteria = CriteriaField(required=False).clean(request.POST.get("criteria", ""))
@@ -430,7 +430,9 @@ def segment_contact_search(request: HttpRequest, pk: int) -> HttpResponse:
     members: set[int] = set()
     if query:
         found = ContactFilterSet({"search": query}, queryset=Contact.objects.all(), request=request)
-        contacts = list(found.qs.order_by("last_name", "first_name", "pk")[:PICKER_LIMIT])
+        # An invalid search (a NUL character) is dropped by the filterset: match no one, not all.
+        matches = found.qs if found.is_valid() else Contact.objects.none()
+        contacts = list(matches.order_by("last_name", "first_name", "pk")[:PICKER_LIMIT])
         members = set(
             SegmentMember.objects.filter(
                 segment=segment, contact_id__in=[c.pk for c in contacts]

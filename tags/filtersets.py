@@ -38,13 +38,19 @@ class TagListField(forms.Field):
             return []
         values = [value] if isinstance(value, str) else list(value)
         values = [str(v).strip() for v in values if str(v).strip()]
-        ids = {int(v) for v in values if v.isdigit()}
-        slugs = {v for v in values if not v.isdigit()}
-        tags = list(Tag.objects.filter(Q(pk__in=ids) | Q(slug__in=slugs)))
+        # isdecimal, not isdigit: "²" is a digit that int() refuses.
+        ids = {int(v) for v in values if v.isdecimal()}
+        slugs = {v for v in values if not v.isdecimal()}
+        # No slug holds NUL, and PostgreSQL cannot even compare one: such a value is unknown.
+        searchable = {slug for slug in slugs if "\x00" not in slug}
+        tags = list(Tag.objects.filter(Q(pk__in=ids) | Q(slug__in=searchable)))
         unknown = ids - {t.pk for t in tags} | slugs - {t.slug for t in tags}
         if unknown:
             listed = ", ".join(sorted(str(u) for u in unknown))
-            raise forms.ValidationError(f"Unknown tag: {listed}. Use a tag's id or slug.")
+            # Values go in params: django-filter %-formats the message ("?tag=%" crashed it).
+            raise forms.ValidationError(
+                "Unknown tag: %(listed)s. Use a tag's id or slug.", params={"listed": listed}
+            )
         return tags
 
 

@@ -18,6 +18,9 @@ from tags.colors import HEX_COLOR, text_color_for
 def validate_tag_name(name: str) -> None:
     if not name.strip():
         raise ValidationError("Enter a name: it cannot be empty or only spaces.")
+    if "\x00" in name:
+        # Forms and serializers refuse NUL; names typed on record pages reach the model directly.
+        raise ValidationError("Null characters are not allowed.")
 
 
 class Tag(models.Model):
@@ -59,6 +62,14 @@ class Tag(models.Model):
 
     def get_absolute_url(self) -> str:
         return object_url("tag_edit", self.pk)
+
+    @property
+    def merge_url(self) -> str:
+        return object_url("tag_merge", self.pk)
+
+    @property
+    def delete_url(self) -> str:
+        return object_url("tag_delete", self.pk)
 
     @property
     def text_color(self) -> str:

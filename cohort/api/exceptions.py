@@ -1,5 +1,7 @@
 """One error shape for the API: {"field": ["message"]} or {"detail": "message"}."""
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.db.models import ProtectedError
@@ -14,7 +16,21 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "request_too_large"
+
+
 def exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        # DRF reads a JSON body through Django, which enforces DATA_UPLOAD_MAX_MEMORY_SIZE;
+        # left alone it would be Django's bare HTML 400.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        exc = RequestTooLarge(
+            f"The request body is larger than {limit:,} bytes, the most the API takes; "
+            "send fewer or smaller records per request."
+        )
     if isinstance(exc, DjangoValidationError):
         # Model validation raised inside a service: same shape as a serializer error.
         exc = exceptions.ValidationError(

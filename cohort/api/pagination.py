@@ -30,7 +30,7 @@ class CappedCountPagination(BasePagination):
         )
         raw_page = request.query_params.get(self.page_query_param)
         if raw_page not in (None, "") and not (
-            raw_page.isdigit() and 1 <= int(raw_page) <= MAX_PAGE
+            raw_page.isdecimal() and 1 <= int(raw_page) <= MAX_PAGE
         ):
             raise NotFound(f"Invalid page {raw_page!r}: use a whole number from 1 to {MAX_PAGE:,}.")
         self.slice = fetch_page(queryset, int(raw_page or 1), self.page_size)

@@ -33,6 +33,7 @@ GROUP_KEYS = {"match", "conditions"}
 CONDITION_KEYS = {"field", "operator", "value"}
 REFERENCE_SHAPES = {"user": "user", "user_list": "user", "tag": "tag", "tag_list": "tag"}
 DATE_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MAX_MESSAGES = 25
 
 
 class CriteriaError(ValidationError):
@@ -77,6 +78,9 @@ def _text(value: Any, f: Field) -> str:
         raise ShapeError(f"expected a non-empty string, got {_show(value)}")
     if len(value) > MAX_TEXT_LENGTH:
         raise ShapeError(f"at most {MAX_TEXT_LENGTH} characters, got {len(value)}")
+    if "\x00" in value:
+        # PostgreSQL can store NUL neither in jsonb nor compare it with text.
+        raise ShapeError("the text contains a null character (\\x00); remove it")
     return value
 
 
@@ -183,7 +187,8 @@ def _group(node: Any, path: str, depth: int, walk: _Walk) -> dict:
     for key in sorted(set(node) - GROUP_KEYS):
         walk.errors.append(f"{_join(path, key)}: unknown key; a group has 'match' and 'conditions'")
     match = node.get("match", "all")
-    if match not in MATCHES:
+    # Not a string (e.g. a list or object) is a wrong value, not a crash on hashing it.
+    if not isinstance(match, str) or match not in MATCHES:
         walk.errors.append(
             f"{_join(path, 'match')}: {_quote(match)} is not a way to match; use all, any or none"
         )
@@ -208,6 +213,8 @@ def _group(node: Any, path: str, depth: int, walk: _Walk) -> dict:
 
 def _condition(node: Any, path: str, walk: _Walk) -> dict:
     walk.conditions += 1
+    if walk.conditions > MAX_CONDITIONS:
+        return {}  # only counted: the size is the problem to fix first
     if not isinstance(node, dict):
         walk.errors.append(
             f"{path}: expected a condition {{field, operator, value}} or a group "
@@ -308,14 +315,23 @@ def validate_criteria(raw: Any, *, segment_id: int | None = None) -> dict:
     walk = _Walk()
     criteria = _group(raw if raw is not None else {}, "", 1, walk)
     if walk.conditions > MAX_CONDITIONS:
-        walk.errors.append(
-            f"conditions: at most {MAX_CONDITIONS} conditions in all; these have {walk.conditions}"
+        walk.errors.insert(
+            0,
+            f"conditions: at most {MAX_CONDITIONS} conditions in all; these have {walk.conditions}",
         )
     if not walk.errors:
         _check_references(walk, segment_id)
     if walk.errors:
-        raise CriteriaError(walk.errors)
+        raise CriteriaError(_capped(walk.errors))
     return criteria
+
+
+def _capped(errors: list[str]) -> list[str]:
+    """The first MAX_MESSAGES problems: beyond that a list helps no one read or fix it."""
+    if len(errors) <= MAX_MESSAGES:
+        return errors
+    more = len(errors) - MAX_MESSAGES
+    return [*errors[:MAX_MESSAGES], f"… and {more} more problem{'s' if more > 1 else ''}."]
 
 
 def criteria_references(criteria: dict) -> dict[str, set[int]]:

@@ -3,8 +3,6 @@
 They check permissions and call transfers.services / transfers.export.
 """
 
-import json
-
 from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -12,16 +10,20 @@ from rest_framework import status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cohort import json_limits
 from cohort.csv_export import csv_chunks
 from segments.api.views import CSVRenderer
 from tags.records import TAGGABLE_TYPES
 from transfers import export, services
+from transfers.api.serializers import ImportResultSerializer
 from transfers.services import ALL_OR_NOTHING, SKIP, UPDATE, VALID_ONLY, ImportFileError
 
 TRUE = {"1", "true", "yes", "on"}
+RECORD_TYPE = OpenApiParameter("record_type", str, OpenApiParameter.PATH, enum=list(TAGGABLE_TYPES))
 
 
 def _taggable(record_type: str):
@@ -53,7 +55,8 @@ class ImportView(APIView):
                 "required": ["file"],
             }
         },
-        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+        parameters=[RECORD_TYPE],
+        responses=ImportResultSerializer,
         summary="Import records from a CSV file (dry run by default)",
         operation_id="records_import",
     )
@@ -72,7 +75,7 @@ class ImportView(APIView):
         mapping = None
         if request.data.get("mapping"):
             try:
-                mapping = json.loads(request.data["mapping"])
+                mapping = json_limits.loads(request.data["mapping"])
                 assert isinstance(mapping, dict)
             except (ValueError, AssertionError):
                 raise ValidationError(
@@ -100,10 +103,14 @@ class ImportView(APIView):
 
 class ExportView(APIView):
     permission_classes = [IsAuthenticated]
-    renderer_classes = [CSVRenderer]
+    # JSON first: errors answer as JSON unless the client asks for text/csv.
+    renderer_classes = [JSONRenderer, CSVRenderer]
 
     @extend_schema(
-        parameters=[OpenApiParameter("search", str, description="Any filter of the list")],
+        parameters=[
+            RECORD_TYPE,
+            OpenApiParameter("search", str, description="Any filter of the list"),
+        ],
         responses={(200, "text/csv"): OpenApiTypes.STR},
         summary="The filtered list as CSV (streamed)",
         operation_id="records_export_csv",

@@ -1,0 +1,19 @@
+"""The API's JSON parser: DRF's, with nesting bounded (see cohort.json_limits).
+
+The body's size is bounded before parsing: DRF reads it through Django, which applies
+DATA_UPLOAD_MAX_MEMORY_SIZE (a 413, from cohort.api.exceptions).
+"""
+
+from rest_framework import exceptions, parsers
+
+from cohort.json_limits import JSONTooDeep, check_nesting
+
+
+class JSONParser(parsers.JSONParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return check_nesting(super().parse(stream, media_type, parser_context))
+        except (RecursionError, JSONTooDeep):
+            raise exceptions.ParseError(
+                f"JSON parse error - {JSONTooDeep()}; flatten the structure."
+            ) from None

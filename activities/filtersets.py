@@ -2,13 +2,13 @@ import django_filters
 
 from activities.choices import ActivityKind
 from activities.models import Activity
-from cohort.filtersets import StableOrderingFilter
+from cohort.filtersets import IsoDateTimeFilter, StableOrderingFilter
 
 
 class ActivityFilterSet(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=ActivityKind.choices)
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
     ordering = StableOrderingFilter(fields=[("occurred_at", "occurred_at")])
 
     class Meta:

@@ -68,7 +68,7 @@ class SyncRunSerializer(serializers.ModelSerializer):
 
 class SegmentSerializer(serializers.ModelSerializer):
     criteria = CriteriaField(required=False)
-    last_run = SyncRunSerializer(read_only=True)
+    last_run = SyncRunSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Segment

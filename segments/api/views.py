@@ -2,7 +2,6 @@
 
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import StreamingHttpResponse
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import filters, mixins, renderers, status, viewsets
@@ -232,7 +231,9 @@ class SegmentViewSet(
         data = serializer.validated_data
         segment = None
         if "segment_id" in data:
-            segment = get_object_or_404(Segment, pk=data["segment_id"])
+            segment = Segment.objects.filter(pk=data["segment_id"]).first()
+            if segment is None:
+                raise ValidationError({"segment_id": [f"Unknown segment {data['segment_id']}."]})
         count, sample = services.preview(data["criteria"], data["sample_size"], segment=segment)
         return Response({"count": count, "sample": ContactSerializer(sample, many=True).data})
 

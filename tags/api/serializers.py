@@ -21,7 +21,8 @@ class TagUsageSerializer(serializers.Serializer):
 
 class TagSerializer(serializers.ModelSerializer):
     usage = serializers.SerializerMethodField()
-    slug = serializers.SlugField(read_only=True)
+    # Not a SlugField: its schema pattern is ASCII-only, and slugs keep letters of any script.
+    slug = serializers.CharField(read_only=True, help_text="The name made URL-safe.")
     color = serializers.RegexField(
         r"^#[0-9a-fA-F]{6}$",
         required=False,

@@ -8,7 +8,7 @@ COHORT_PORT ?= 8000
 COHORT_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cohort
 export COHORT_TEST_DATABASE_URL
 
-.PHONY: install run test test-sqlite test-postgres lint browser lock
+.PHONY: install run test test-sqlite test-postgres lint browser wrk bench lock
 
 $(STAMP): requirements.lock
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ run: install
 	$(PY) manage.py runserver --noreload $(COHORT_HOST):$(COHORT_PORT)
 
 ## make test: install, then lint and the whole suite on SQLite and on PostgreSQL.
-test: install browser lint test-sqlite test-postgres
+test: install browser wrk lint test-sqlite test-postgres
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -43,6 +43,16 @@ test-postgres: install
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 	  || { [ "$$CI" = true ] && echo "chromium is missing and could not be installed" && exit 1; echo "chromium not installed: browser tests will skip"; }
+
+## wrk (Debian's package) loads the API in the benchmark and in its smoke test.
+wrk:
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } \
+	  || { [ "$$CI" = true ] && echo "wrk is missing and could not be installed" && exit 1; echo "wrk not installed: the benchmark smoke test will skip"; }
+
+## make bench: Cohort beside raw SQL at 1,000,000 contacts (not a test; see bench/__main__.py).
+## SQLite by default; DATABASE_URL=postgres://… benchmarks PostgreSQL in a database of its own.
+bench: install wrk
+	$(PY) -m bench
 
 lock:
 	$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras -o requirements.lock requirements.in

@@ -2,7 +2,8 @@
 
 The benchmark never touches the project's own data: on SQLite it keeps its own
 file under var/bench/, and with DATABASE_URL pointing at PostgreSQL it uses a
-sibling database on the same server named cohort_bench_<contacts>.
+sibling database on the same server named cohort_bench_<contacts>
+(BENCH_DATABASE_NAME overrides the name, BENCH_VAR_DIR the SQLite folder).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BENCH_DIR.parent
-VAR_DIR = PROJECT_DIR / "var" / "bench"
+VAR_DIR = Path(os.environ.get("BENCH_VAR_DIR") or PROJECT_DIR / "var" / "bench")
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def choose(contacts: int) -> BenchDatabase:
     """The benchmark database for this run, created empty when it does not exist."""
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith(("postgres://", "postgresql://")):
-        name = f"cohort_bench_{contacts}"
+        name = os.environ.get("BENCH_DATABASE_NAME") or f"cohort_bench_{contacts}"
         _create_postgres_database(url, name)
         return BenchDatabase("postgresql", _with_database_name(url, name), name)
     VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -82,3 +83,19 @@ def configure_django(database: BenchDatabase) -> None:
     import django
 
     django.setup()
+
+
+def drop_for_good(database: BenchDatabase) -> None:
+    """Remove the dataset and leave nothing behind (the smoke test's clean-up)."""
+    drop(database)
+    if database.vendor == "postgresql":
+        import psycopg
+        from psycopg import sql
+
+        admin_url = _with_database_name(database.url, "postgres")
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(database.name)
+                )
+            )

@@ -2,7 +2,10 @@
 
     python -m bench.export_probe cohort|raw SEGMENT_ID USERNAME
 
-prints one JSON line: {"seconds", "rows", "bytes", "peak_rss_mib"}. `cohort` downloads
+prints one JSON line: {"seconds", "rows", "bytes", "peak_rss_mib", "peak_anon_mib"}.
+peak_rss_mib counts file pages SQLite reads through mmap (the OS page cache, shared
+and reclaimable); peak_anon_mib, sampled every 20 ms, is the memory the process
+itself allocates, which is what grows if an export holds rows. `cohort` downloads
 the segment page's Export CSV through Django's test client (view, streaming response
 and CSV writer included); `raw` is the hand-written lower bound: PostgreSQL's own
 `COPY (SELECT …) TO STDOUT WITH CSV`, or on SQLite one SELECT (tags grouped in SQL)
@@ -17,6 +20,7 @@ import json
 import os
 import resource
 import sys
+import threading
 import time
 
 CLIENT = None
@@ -85,6 +89,26 @@ def _raw(segment_id: int) -> tuple[int, int]:
     return rows, size
 
 
+def _anonymous_mib() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class _PeakSampler(threading.Thread):
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak = _anonymous_mib()
+        self.running = True
+
+    def run(self) -> None:
+        while self.running:
+            self.peak = max(self.peak, _anonymous_mib())
+            time.sleep(0.02)
+
+
 def main() -> None:
     mode, segment_id, username = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cohort.settings")
@@ -93,9 +117,13 @@ def main() -> None:
     django.setup()
     if mode == "cohort":
         _sign_in(username)
+    sampler = _PeakSampler()
+    sampler.start()
     started = time.perf_counter()
     rows, size = _cohort(segment_id) if mode == "cohort" else _raw(segment_id)
     seconds = time.perf_counter() - started
+    sampler.running = False
+    sampler.join()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(
         json.dumps(
@@ -104,6 +132,7 @@ def main() -> None:
                 "rows": rows,
                 "bytes": size,
                 "peak_rss_mib": round(peak_kib / 1024, 1),
+                "peak_anon_mib": round(max(sampler.peak, _anonymous_mib()), 1),
             }
         )
     )

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 from django.db import connection, transaction
@@ -34,9 +35,10 @@ from contacts.models import Contact
 from tags.models import ContactTag, Tag
 
 CONNECTIONS = 16
-DURATION_S = 20
 WORKERS = 2
-WARM_UP_S = 3
+# BENCH_LOAD_SECONDS shortens the run (the smoke test's); the issue's figure is 20 s.
+DURATION_S = int(os.environ.get("BENCH_LOAD_SECONDS") or 20)
+WARM_UP_S = min(3, DURATION_S)
 
 WRK_SCRIPT = """
 local first, span = %(first)d, %(span)d
@@ -66,17 +68,18 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_for(port: int, server: subprocess.Popen, timeout: float = 30) -> None:
+def _wait_for(port: int, server: subprocess.Popen, timeout: float = 60) -> None:
+    """Until the server answers a real request (the app is loaded before forking)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError("gunicorn exited before serving")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/login", timeout=5):
                 return
         except OSError:
             time.sleep(0.2)
-    raise RuntimeError("gunicorn did not start listening")
+    raise RuntimeError("gunicorn did not answer")
 
 
 def _wrk(port: int, script: Path, seconds: int) -> dict:
@@ -155,6 +158,8 @@ def api_under_load(database: BenchDatabase, user: User) -> list[Operation]:
         [
             str(gunicorn),
             "cohort.wsgi",
+            # Workers fork from a loaded app, so none is still starting while timed.
+            "--preload",
             "--workers",
             str(WORKERS),
             "--bind",

@@ -8,6 +8,7 @@ sequence a person would write by hand for the same result on the same data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -67,12 +68,11 @@ class SyncCase:
     label: str
     criteria: dict
     raw_where: str  # selects contact ids: "SELECT … AS id …"
-    raw_params: tuple
+    raw_params: Callable[[], tuple]  # evaluated per run, like the criteria's "now"
 
 
 def sync_cases() -> list[SyncCase]:
     rare = _tag(RARE_TAG)
-    since = timezone.now() - timedelta(days=RECENT_DAYS)
     return [
         SyncCase(
             "tag condition",
@@ -81,7 +81,7 @@ def sync_cases() -> list[SyncCase]:
                 "conditions": [{"field": "tags", "operator": "has", "value": rare.pk}],
             },
             f"SELECT record_id AS id FROM {LINKS} WHERE tag_id = %s",
-            (rare.pk,),
+            lambda: (rare.pk,),
         ),
         SyncCase(
             "relative date",
@@ -92,7 +92,7 @@ def sync_cases() -> list[SyncCase]:
                 ],
             },
             f"SELECT id FROM {CONTACTS} WHERE created_at >= %s",
-            (since,),
+            lambda: (timezone.now() - timedelta(days=RECENT_DAYS),),
         ),
         SyncCase(
             "OR group",
@@ -105,7 +105,7 @@ def sync_cases() -> list[SyncCase]:
             },
             f"SELECT id FROM {CONTACTS} WHERE lifecycle_stage IN ('subscriber', 'lead') "
             f"OR country = 'US'",
-            (),
+            tuple,
         ),
     ]
 
@@ -127,8 +127,8 @@ def _raw_sync_from_empty(segment: Segment, case: SyncCase) -> None:
     with transaction.atomic():
         added = _execute(
             f"INSERT INTO {MEMBERS} (segment_id, contact_id, added_how, added_at) "
-            f"SELECT %s, m.id, 'rule', %s FROM ({case.raw_where}) m",
-            [segment.pk, timezone.now(), *case.raw_params],
+            f"SELECT %s, m.id, 'rule', %s FROM ({case.raw_where}) m ORDER BY m.id",
+            [segment.pk, timezone.now(), *case.raw_params()],
         )
         _execute(
             f"UPDATE {Segment._meta.db_table} SET member_count = %s WHERE id = %s",
@@ -138,17 +138,23 @@ def _raw_sync_from_empty(segment: Segment, case: SyncCase) -> None:
 
 def _raw_resync(segment: Segment, case: SyncCase) -> None:
     with transaction.atomic():
+        # Each database's fastest anti-join: SQLite probes a list built once,
+        # PostgreSQL hashes the other side.
+        leavers = (
+            f"contact_id NOT IN (SELECT m.id FROM ({case.raw_where}) m)"
+            if connection.vendor == "sqlite"
+            else f"NOT EXISTS (SELECT 1 FROM ({case.raw_where}) m WHERE m.id = contact_id)"
+        )
         _execute(
-            f"DELETE FROM {MEMBERS} WHERE segment_id = %s AND contact_id NOT IN "
-            f"(SELECT m.id FROM ({case.raw_where}) m)",
-            [segment.pk, *case.raw_params],
+            f"DELETE FROM {MEMBERS} WHERE segment_id = %s AND {leavers}",
+            [segment.pk, *case.raw_params()],
         )
         _execute(
             f"INSERT INTO {MEMBERS} (segment_id, contact_id, added_how, added_at) "
             # SQLite needs the WHERE to tell ON CONFLICT from a join's ON.
             f"SELECT %s, m.id, 'rule', %s FROM ({case.raw_where}) m WHERE true "
             f"ON CONFLICT DO NOTHING",
-            [segment.pk, timezone.now(), *case.raw_params],
+            [segment.pk, timezone.now(), *case.raw_params()],
         )
 
 
@@ -169,11 +175,17 @@ def segment_sync(user: User, repeat: int) -> list[Operation]:
         )
         members = Segment.objects.get(pk=segment.pk).member_count
         raw_members = SegmentMember.objects.filter(segment=raw).count()
-        if members != raw_members:
+        # A relative date moves between the two runs: a few contacts may cross it.
+        if abs(members - raw_members) > members // 10_000:
             raise RuntimeError(f"{case.label}: Cohort synced {members}, raw SQL {raw_members}")
         resync_cohort = median_seconds(cohort_sync, repeat)
         resync_raw = median_seconds(lambda s=raw, c=case: _raw_resync(s, c), repeat)
         note = f"{members:,} members"
+        print(
+            f"  {case.label}: from empty {empty_cohort:.2f} s (raw {empty_raw:.2f} s), "
+            f"re-sync {resync_cohort:.2f} s (raw {resync_raw:.2f} s), {note}",
+            flush=True,
+        )
         operations += [
             Operation(
                 f"Sync from empty, {case.label}",

@@ -47,9 +47,7 @@ class Operation:
 
     def as_json(self) -> dict:
         data = asdict(self)
-        data["ratio"] = None if self.ratio is None else round(self.ratio, 3)
-        data["cohort_s"] = round(self.cohort_s, 6)
-        data["raw_sql_s"] = None if self.raw_sql_s is None else round(self.raw_sql_s, 6)
+        data["ratio"] = None if self.ratio is None else round(self.ratio, 4)
         return data
 
 

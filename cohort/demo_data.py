@@ -25,6 +25,7 @@ from faker import Faker
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
 from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -809,6 +810,8 @@ def insert_rows(
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     defaults = tuple(field.get_db_prep_save(field.get_default(), connection) for field in rest)
+    if connection.vendor == "postgresql":
+        return _copy_rows(meta.db_table, [field.column for field in fields], rows, defaults)
     # Multi-row VALUES rather than executemany, which costs psycopg a round trip a row;
     # the backend's own batch size keeps each statement within its parameter limit.
     batch = max(1, min(BATCH_SIZE, connection.ops.bulk_batch_size(fields, rows)))
@@ -821,6 +824,19 @@ def insert_rows(
                 f"VALUES {', '.join([row_placeholders] * len(part))}",
                 [value for row in part for value in (*row, *defaults)],
             )
+    return len(rows)
+
+
+def _copy_rows(
+    table: str, columns: list[str], rows: Sequence[Sequence[object]], defaults: tuple
+) -> int:
+    """PostgreSQL's COPY … FROM STDIN: the rows streamed in one command, with no
+    statement to build and parse per batch (the bulk path PostgreSQL recommends)."""
+    quote = connection.ops.quote_name
+    command = f"COPY {quote(table)} ({', '.join(quote(column) for column in columns)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(command) as copy:
+        for row in rows:
+            copy.write_row((*row, *defaults))
     return len(rows)
 
 
@@ -901,15 +917,18 @@ def bootstrap_demo(
     """First run: create the `admin` superuser and seed demo data. Later runs: nothing.
 
     One transaction, so a failed seed leaves no admin behind and the next run retries.
+    A weak `admin_password` raises ValidationError (with the validators' messages).
     """
     with transaction.atomic():
         if User.objects.filter(username=ADMIN_USERNAME).exists():
             return BootstrapResult(created=False)
         generated = None if admin_password else secrets.token_urlsafe(12)
+        email = f"{ADMIN_USERNAME}@{DEMO_DOMAIN}"
+        if admin_password:
+            # The same rules as the change-password page; raises ValidationError.
+            validate_password(admin_password, User(username=ADMIN_USERNAME, email=email))
         admin = User.objects.create_superuser(
-            ADMIN_USERNAME,
-            email=f"{ADMIN_USERNAME}@{DEMO_DOMAIN}",
-            password=admin_password or generated,
+            ADMIN_USERNAME, email=email, password=admin_password or generated
         )
         admin.groups.add(Group.objects.get_or_create(name=ADMINISTRATOR)[0])
         result = seed_demo(contacts=contacts, seed=seed)

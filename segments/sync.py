@@ -14,6 +14,10 @@ interleave: on PostgreSQL a transaction-scoped advisory lock turns the second
 into SyncInProgress (or makes it wait); SQLite's IMMEDIATE transactions already
 serialise writers. A failed sync rolls back and is recorded as a failed run,
 saved after (outside) the rolled-back transaction.
+
+Each run is in the audit log: a successful one as "segment.synced" (who, counts),
+written in the sync's transaction; a failed one as "segment.sync_failed", written
+with the failed run, since who tried and why it failed is worth seeing there too.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from audit.choices import Action
+from audit.services import record_event
 from contacts.models import Contact
 from segments.choices import AddedHow, SyncOutcome
 from segments.criteria import compile_criteria, compile_keep, context
@@ -78,22 +84,36 @@ def _take_sync_lock(segment: Segment, *, wait: bool, using: str) -> None:
         raise SyncInProgress(segment)
 
 
+def _not_among(cursor, rows: tuple) -> tuple[str, list]:
+    """SQL (and parameters) true for a membership row whose contact is not in `rows`.
+
+    PostgreSQL runs NOT EXISTS as a hashed anti-join (NOT IN over a large list would
+    be rescanned per row). SQLite runs NOT EXISTS once per member; NOT IN builds the
+    list once, as a temporary index, then probes it.
+    """
+    table = SegmentMember._meta.db_table
+    sql, params = rows
+    if cursor.db.vendor == "sqlite":
+        return f"{table}.contact_id NOT IN (SELECT r.contact_id FROM ({sql}) r)", list(params)
+    return (
+        f"NOT EXISTS (SELECT 1 FROM ({sql}) r WHERE r.contact_id = {table}.contact_id)",
+        list(params),
+    )
+
+
 def _delete_leavers(cursor, segment: Segment, match: tuple, keep: tuple | None) -> int:
     table = SegmentMember._meta.db_table
-    match_sql, match_params = match
+    condition, params = _not_among(cursor, match)
     cursor.execute(
-        f"DELETE FROM {table} WHERE segment_id = %s AND added_how = %s "
-        f"AND NOT EXISTS (SELECT 1 FROM ({match_sql}) m WHERE m.contact_id = {table}.contact_id)",
-        [segment.pk, AddedHow.RULE, *match_params],
+        f"DELETE FROM {table} WHERE segment_id = %s AND added_how = %s AND {condition}",
+        [segment.pk, AddedHow.RULE, *params],
     )
     removed = cursor.rowcount
     if keep is not None:
-        keep_sql, keep_params = keep
+        condition, params = _not_among(cursor, keep)
         cursor.execute(
-            f"DELETE FROM {table} WHERE segment_id = %s AND added_how = %s "
-            f"AND NOT EXISTS (SELECT 1 FROM ({keep_sql}) k "
-            f"WHERE k.contact_id = {table}.contact_id)",
-            [segment.pk, AddedHow.MANUAL, *keep_params],
+            f"DELETE FROM {table} WHERE segment_id = %s AND added_how = %s AND {condition}",
+            [segment.pk, AddedHow.MANUAL, *params],
         )
         removed += cursor.rowcount
     return removed
@@ -111,7 +131,9 @@ def _insert_newcomers(cursor, segment: Segment, match: tuple, added_at: str) -> 
         f"SELECT %s, m.contact_id, %s, %s FROM ({match_sql}) m "
         f"WHERE NOT EXISTS (SELECT 1 FROM {removals} r "
         f"WHERE r.segment_id = %s AND r.contact_id = m.contact_id) "
-        f"ON CONFLICT DO NOTHING",
+        # In id order the membership indexes grow at their end instead of at random
+        # pages (a relative-date match comes in date order, so in random id order).
+        f"ORDER BY m.contact_id ON CONFLICT DO NOTHING",
         [segment.pk, AddedHow.RULE, added_at, *match_params, segment.pk],
     )
     return cursor.rowcount
@@ -137,16 +159,40 @@ def _replace_membership(segment: Segment, using: str) -> Counts:
     keep = _select_ids(contacts.filter(keep_condition)) if keep_condition else None
     added_at = connection.ops.adapt_datetimefield_value(ctx.now)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM ({match[0]}) m", match[1])
-        matched = cursor.fetchone()[0]
         removed = _delete_leavers(cursor, segment, match, keep)
         added = _insert_newcomers(cursor, segment, match, added_at)
-        cursor.execute(
-            f"SELECT COUNT(*) FROM {SegmentMember._meta.db_table} WHERE segment_id = %s",
-            [segment.pk],
-        )
-        members_after = cursor.fetchone()[0]
+        members_after, rule_members = _member_counts(cursor, segment)
+        matched = rule_members + _matching_exceptions(cursor, segment, match)
     return Counts(matched=matched, added=added, removed=removed, members_after=members_after)
+
+
+def _member_counts(cursor, segment: Segment) -> tuple[int, int]:
+    """All members, and those there by rule, read from the membership index."""
+    cursor.execute(
+        f"SELECT COUNT(*), COUNT(CASE WHEN added_how = %s THEN 1 END) "
+        f"FROM {SegmentMember._meta.db_table} WHERE segment_id = %s",
+        [AddedHow.RULE, segment.pk],
+    )
+    return cursor.fetchone()
+
+
+def _matching_exceptions(cursor, segment: Segment, match: tuple) -> int:
+    """Matching contacts that are not members by rule: added or removed by hand.
+
+    With the rule members, these make the number of matches, without evaluating
+    the criteria over every contact a third time: hand-made changes are few, and
+    each is probed against the criteria alone.
+    """
+    match_sql, match_params = match
+    members, removals = SegmentMember._meta.db_table, SegmentRemoval._meta.db_table
+    cursor.execute(
+        f"SELECT (SELECT COUNT(*) FROM {members} x WHERE x.segment_id = %s AND x.added_how = %s "
+        f"AND EXISTS (SELECT 1 FROM ({match_sql}) m WHERE m.contact_id = x.contact_id)) + "
+        f"(SELECT COUNT(*) FROM {removals} x WHERE x.segment_id = %s "
+        f"AND EXISTS (SELECT 1 FROM ({match_sql}) m WHERE m.contact_id = x.contact_id))",
+        [segment.pk, AddedHow.MANUAL, *match_params, segment.pk, *match_params],
+    )
+    return cursor.fetchone()[0]
 
 
 def _record_failure(
@@ -157,26 +203,29 @@ def _record_failure(
     clock: float,
     using: str,
 ) -> SyncRun:
-    """A failed run, saved after the sync's transaction was rolled back."""
+    """A failed run and its audit entry, saved after the sync's transaction was rolled back."""
     logger.exception("Sync of segment %s failed", segment.pk, exc_info=exc)
-    members_now = (
-        Segment.objects.using(using)
-        .filter(pk=segment.pk)
-        .values_list("member_count", flat=True)
-        .first()
-    )
-    run = SyncRun.objects.using(using).create(
-        segment=segment,
-        triggered_by=user,
-        started_at=started_at,
-        finished_at=timezone.now(),
-        criteria=segment.criteria,
-        members_after=members_now or 0,
-        duration_ms=round((time.monotonic() - clock) * 1000),
-        outcome=SyncOutcome.FAILED,
-        error=f"{type(exc).__name__}: {exc}"[:2000],
-    )
-    Segment.objects.using(using).filter(pk=segment.pk).update(last_run=run)
+    with transaction.atomic(using=using):
+        members_now = (
+            Segment.objects.using(using)
+            .filter(pk=segment.pk)
+            .values_list("member_count", flat=True)
+            .first()
+        )
+        run = SyncRun.objects.using(using).create(
+            segment=segment,
+            triggered_by=user,
+            started_at=started_at,
+            finished_at=timezone.now(),
+            criteria=segment.criteria,
+            members_after=members_now or 0,
+            duration_ms=round((time.monotonic() - clock) * 1000),
+            outcome=SyncOutcome.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+        )
+        Segment.objects.using(using).filter(pk=segment.pk).update(last_run=run)
+        details = {"run_id": run.pk, "error": run.error}
+        record_event(user, Action.SEGMENT_SYNC_FAILED, segment, details)
     segment.last_run = run
     return run
 
@@ -214,6 +263,14 @@ def sync_segment(segment: Segment, user: User | None, *, wait: bool = False) -> 
             Segment.objects.using(using).filter(pk=segment.pk).update(
                 member_count=counts.members_after, last_synced_at=finished_at, last_run=run
             )
+            details = {
+                "run_id": run.pk,
+                "matched": counts.matched,
+                "added": counts.added,
+                "removed": counts.removed,
+                "total": counts.members_after,
+            }
+            record_event(user, Action.SEGMENT_SYNCED, locked, details)
             big_change = counts.added + counts.removed >= STATISTICS_REFRESH_AFTER
             if big_change and connections[using].vendor == "postgresql":
                 transaction.on_commit(partial(_refresh_statistics, using), using=using, robust=True)

@@ -276,3 +276,24 @@ def test_a_busy_sqlite_database_means_sync_in_progress(
         with pytest.raises(SyncInProgress):
             sync_segment(segment, manager)
         assert not SyncRun.objects.exists()
+
+
+def test_matched_counts_every_matching_contact_whatever_was_done_by_hand(
+    cast, make_segment, manager
+):
+    # given: a match removed by hand, a match added by hand before any sync, and a
+    # non-matching contact added by hand (kept: it still matches a top-level condition)
+    segment = make_segment(criteria={"match": "any", "conditions": [US, HIGH_SCORE]})
+    matching = Contact.objects.filter(country="US") | Contact.objects.filter(lead_score__gt=70)
+    assert matching.count() >= 2
+    first, second = matching.order_by("pk")[:2]
+    services.add_member(segment, first, manager)
+    sync_segment(segment, manager)
+    services.remove_member(segment, second, manager)
+
+    # when
+    run = sync_segment(segment, manager)
+
+    # then: the removed and the hand-added matches are counted, as a full count would
+    assert run.matched == matching.distinct().count()
+    assert run.members_after == SegmentMember.objects.filter(segment=segment).count()

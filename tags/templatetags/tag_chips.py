@@ -2,6 +2,7 @@
 
 - `{% tag_chip tag href=… %}`: one chip in the tag's colour, text colour chosen for contrast.
 - `{% record_chips record list_url %}`: a list row's chips, from the prefetched `tags`.
+- `{% list_chip tag list_url %}`: one such chip.
 - `{% record_tags_section record %}`: the Tags section of a record page's sidebar.
 - `{% tag_filter filterset %}`: the Tag filter of a list page's filter form.
 """
@@ -70,6 +71,12 @@ def record_chips(record: Model, list_url: str) -> str:
     return mark_safe(
         " ".join(_list_chip(tag.pk, tag.name, tag.color, list_url) for tag in record.tags.all())
     )
+
+
+@register.simple_tag
+def list_chip(tag: Tag, list_url: str) -> str:
+    """A chip linking to `list_url` filtered by the tag (as record_chips makes them)."""
+    return _list_chip(tag.pk, tag.name, tag.color, list_url)
 
 
 @lru_cache(maxsize=4096)

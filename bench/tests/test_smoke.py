@@ -1,0 +1,105 @@
+"""The benchmark harness still runs: 10,000 contacts, every operation once.
+
+Not a timing test: it checks that `python -m bench` finished and wrote a
+well-formed results file with every operation, on the database of this run.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from django.db import connection
+
+from bench.database import PROJECT_DIR
+
+EXPECTED_OPERATIONS = [
+    "Build the dataset",
+    "Sync from empty, tag condition",
+    "Re-sync, no change, tag condition",
+    "Sync from empty, relative date",
+    "Re-sync, no change, relative date",
+    "Sync from empty, OR group",
+    "Re-sync, no change, OR group",
+    "Contacts filtered by one tag, page 1",
+    "Contacts filtered by one tag, page 100",
+    "Contacts filtered by two tags, all of, page 1",
+    "Contacts filtered by two tags, all of, page 100",
+    "Tags page with usage counts",
+    "Bulk add one tag",
+    "Bulk remove one tag",
+    "CSV export of a segment",
+    "Segment preview count, three conditions",
+    "API POST /api/crm/contacts/{id}/tags, 16 clients (p50)",
+]
+
+
+@pytest.fixture
+def wrk():
+    if shutil.which("wrk") is None:
+        message = "wrk is not installed (make test installs Debian's wrk package)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+
+
+def test_bench_runs_every_operation_and_writes_its_results(tmp_path: Path, wrk, db):
+    env = {
+        **os.environ,
+        "BENCH_CONTACTS": "10000",
+        "BENCH_REPEAT": "1",
+        "BENCH_LOAD_SECONDS": "2",
+        "BENCH_RESULTS_DIR": str(tmp_path / "results"),
+        "BENCH_VAR_DIR": str(tmp_path / "var"),
+        "BENCH_DATABASE_NAME": f"cohort_bench_smoke_{os.getpid()}",
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    if connection.vendor == "sqlite":
+        env.pop("DATABASE_URL", None)
+
+    finished = subprocess.run(
+        [sys.executable, "-m", "bench"],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    try:
+        assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+        vendor = "postgresql" if connection.vendor == "postgresql" else "sqlite"
+        results = json.loads((tmp_path / "results" / f"latest-{vendor}.json").read_text())
+    finally:
+        _drop_smoke_database(env)
+
+    assert results["contacts"] == 10_000
+    assert results["database"] == ("PostgreSQL" if vendor == "postgresql" else "SQLite")
+    assert results["machine"]["cores"] >= 1
+    assert [op["name"] for op in results["operations"]] == EXPECTED_OPERATIONS
+    for op in results["operations"]:
+        assert set(op) >= {"name", "cohort_s", "raw_sql_s", "ratio"}
+        assert op["cohort_s"] > 0 and op["raw_sql_s"] > 0, op
+        assert op["ratio"] == pytest.approx(op["cohort_s"] / op["raw_sql_s"], rel=0.01)
+    load = results["operations"][-1]["extra"]
+    assert load["requests"] > 0 and load["errors"] == 0 and load["counters_exact_after"]
+    assert "| Operation | Cohort (median) |" in finished.stdout
+
+
+def _drop_smoke_database(env: dict) -> None:
+    if not env.get("DATABASE_URL"):
+        return  # SQLite: the file is under tmp_path
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from bench.database import choose, drop_for_good; drop_for_good(choose(10000))",
+        ],
+        cwd=PROJECT_DIR,
+        env=env,
+        check=True,
+        timeout=120,
+    )

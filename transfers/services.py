@@ -642,7 +642,9 @@ def _attach_tags(
         for start in range(0, len(record_ids), BATCH_SIZE):
             chunk = record_ids[start : start + BATCH_SIZE]
             records = taggable.model.objects.filter(pk__in=chunk)
-            added += bulk_tag(taggable, records, add=[tags[tag_pk]], audit=False).added
+            added += bulk_tag(
+                taggable, records, add=[tags[tag_pk]], audit=False, savepoint=False
+            ).added
         if added:  # one audit entry per tag for the whole import, not one per batch
             record_bulk_tagging(
                 user, Action.TAG_BULK_ADDED, tags[tag_pk], taggable, added, via="import"

@@ -244,12 +244,13 @@ def _raw_contact_page(tag_ids: list[int], page: int) -> None:
         [*tag_ids, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE],
     )
     ids = [row[0] for row in rows]
-    placeholders = ", ".join(["%s"] * len(ids))
-    _fetchall(
-        f"SELECT l.record_id, t.name, t.slug, t.color FROM {LINKS} l "
-        f"JOIN {TAGS} t ON t.id = l.tag_id WHERE l.record_id IN ({placeholders})",
-        ids,
-    )
+    if ids:  # a page past the end has no chips to fetch; PostgreSQL refuses "IN ()"
+        placeholders = ", ".join(["%s"] * len(ids))
+        _fetchall(
+            f"SELECT l.record_id, t.name, t.slug, t.color FROM {LINKS} l "
+            f"JOIN {TAGS} t ON t.id = l.tag_id WHERE l.record_id IN ({placeholders})",
+            ids,
+        )
     counted = " AND ".join(
         f"c.id IN (SELECT record_id FROM {LINKS} WHERE tag_id = %s)" for _ in tag_ids
     )

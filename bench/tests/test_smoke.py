@@ -55,6 +55,8 @@ def test_bench_runs_every_operation_and_writes_its_results(tmp_path: Path, wrk, 
         "BENCH_LOAD_SECONDS": "2",
         "BENCH_RESULTS_DIR": str(tmp_path / "results"),
         "BENCH_VAR_DIR": str(tmp_path / "var"),
+        # Its collectstatic must not rewrite the static files other tests' servers read.
+        "COHORT_VAR_DIR": str(tmp_path / "cohort-var"),
         "BENCH_DATABASE_NAME": f"cohort_bench_smoke_{os.getpid()}",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)

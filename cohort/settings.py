@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_countries",
     "axes",
+    "django_celery_beat",
     "cohort",
     "accounts",
     "contacts",
@@ -235,6 +236,30 @@ SPECTACULAR_SETTINGS = {
 
 # How many matching rows a list counts exactly before it says "10,000+".
 COHORT_COUNT_CAP = 10_000
+
+# Background work (cohort.celery). A broker makes jobs run in `celery worker` processes;
+# without one they run inline, in the request or command that asked for them.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+# Job state, progress and results live in jobs.Job (the database), not in a result backend.
+CELERY_TASK_IGNORE_RESULT = True
+# A task is acknowledged when it ends, so a worker killed mid-task leaves it queued for another.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Tests give each real worker a queue of its own on the shared Redis.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("COHORT_CELERY_QUEUE", "cohort")
+if REDIS_URL:
+    # Shared by every web and worker process: API rate limits, job progress.
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 
 LOGGING = {
     "version": 1,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -46,6 +47,14 @@ logger = logging.getLogger(__name__)
 STATISTICS_REFRESH_AFTER = 10_000
 # First key of PostgreSQL advisory locks held while a segment syncs (second: its id).
 ADVISORY_LOCK_SPACE = 0x5E6
+
+
+# Told each phase of a sync as it starts: its name and the share of the work done (0-100).
+ProgressReporter = Callable[[str, int], None]
+
+
+def _silent(phase: str, percent: int) -> None:
+    pass
 
 
 class SyncInProgress(Exception):
@@ -149,7 +158,7 @@ def _refresh_statistics(using: str) -> None:
         cursor.execute(f"ANALYZE {SegmentMember._meta.db_table}")
 
 
-def _replace_membership(segment: Segment, using: str) -> Counts:
+def _replace_membership(segment: Segment, using: str, progress: ProgressReporter) -> Counts:
     connection = connections[using]
     ctx = context()
     contacts = Contact.objects.using(using)
@@ -159,8 +168,11 @@ def _replace_membership(segment: Segment, using: str) -> Counts:
     keep = _select_ids(contacts.filter(keep_condition)) if keep_condition else None
     added_at = connection.ops.adapt_datetimefield_value(ctx.now)
     with connection.cursor() as cursor:
+        progress("Removing contacts that no longer match", 10)
         removed = _delete_leavers(cursor, segment, match, keep)
+        progress("Adding contacts that match", 45)
         added = _insert_newcomers(cursor, segment, match, added_at)
+        progress("Counting members", 85)
         members_after, rule_members = _member_counts(cursor, segment)
         matched = rule_members + _matching_exceptions(cursor, segment, match)
     return Counts(matched=matched, added=added, removed=removed, members_after=members_after)
@@ -230,22 +242,30 @@ def _record_failure(
     return run
 
 
-def sync_segment(segment: Segment, user: User | None, *, wait: bool = False) -> SyncRun:
+def sync_segment(
+    segment: Segment,
+    user: User | None,
+    *,
+    wait: bool = False,
+    progress: ProgressReporter = _silent,
+) -> SyncRun:
     """Re-evaluate the segment's criteria and replace its membership; return the run.
 
     Raises SyncInProgress when another sync of the segment holds the lock and
     `wait` is false (nothing is recorded then). Any other failure is returned as
     a failed run with the error, the previous membership left as it was.
+    `progress` hears each phase as it starts (a background job shows them).
     """
     using = router.db_for_write(Segment)
     started_at = timezone.now()
     clock = time.monotonic()
     try:
         with transaction.atomic(using=using):
+            progress("Waiting for other changes to this segment", 0)
             _take_sync_lock(segment, wait=wait, using=using)
             # The row lock orders the sync with manual adds and removes (services).
             locked = Segment.objects.using(using).select_for_update().get(pk=segment.pk)
-            counts = _replace_membership(locked, using)
+            counts = _replace_membership(locked, using, progress)
             finished_at = timezone.now()
             run = SyncRun.objects.using(using).create(
                 segment=locked,

@@ -3,20 +3,12 @@
 from datetime import UTC
 
 import django_filters
-from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.models import User
 from audit.choices import Action, TargetType
 from audit.models import AuditEntry
-
-BIGINT_MAX = 2**63 - 1
-
-
-class IdFilter(django_filters.NumberFilter):
-    """A whole-number id (NumberFilter would accept decimals and numbers past any id)."""
-
-    field_class = forms.IntegerField
+from cohort.filtersets import IdFilter
 
 
 class SinceField(django_filters.fields.IsoDateTimeField):
@@ -49,7 +41,7 @@ class AuditEntryFilterSet(django_filters.FilterSet):
     target_type = django_filters.ChoiceFilter(
         choices=TargetType.choices, empty_label="Any target", label="Target type"
     )
-    target_id = IdFilter(min_value=1, max_value=BIGINT_MAX, label="Target id")
+    target_id = IdFilter(label="Target id")
     since = SinceFilter(
         field_name="created_at",
         lookup_expr="gte",

@@ -22,6 +22,22 @@ def search_words(queryset: QuerySet, fields: list[str], value: str) -> QuerySet:
     return queryset
 
 
+# The largest id a database column holds (a 64-bit signed integer).
+BIGINT_MAX = 2**63 - 1
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A record id: a whole number from 1 to BIGINT_MAX. NumberFilter alone accepts
+    decimals and numbers past any id, which SQLite cannot bind (OverflowError, a 500)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", BIGINT_MAX)
+        super().__init__(*args, **kwargs)
+
+
 class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
     """An ISO 8601 date-time, converted to UTC: PostgreSQL refuses the UTC offsets beyond
     ±15:59 that ISO 8601 allows (`?occurred_after=…-18:14` was a 500)."""

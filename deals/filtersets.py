@@ -1,7 +1,7 @@
 import django_filters
 from django import forms
 
-from cohort.filtersets import RecordFilterSet, StableOrderingFilter
+from cohort.filtersets import IdFilter, RecordFilterSet, StableOrderingFilter
 from deals.choices import DealStage
 from deals.models import Deal
 
@@ -17,7 +17,7 @@ class DealFilterSet(RecordFilterSet):
 
     stage = django_filters.ChoiceFilter(choices=DealStage.choices, empty_label="Any stage")
     # By id and hidden in the form: a <select> of every contact would not scale.
-    contact = django_filters.NumberFilter(field_name="contact", widget=forms.HiddenInput)
+    contact = IdFilter(field_name="contact", widget=forms.HiddenInput)
     ordering = StableOrderingFilter(
         fields=[
             ("title", "title"),

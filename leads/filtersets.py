@@ -1,7 +1,7 @@
 import django_filters
 from django import forms
 
-from cohort.filtersets import RecordFilterSet, StableOrderingFilter
+from cohort.filtersets import IdFilter, RecordFilterSet, StableOrderingFilter
 from contacts.choices import Source
 from leads.choices import LeadStatus
 from leads.models import Lead
@@ -13,7 +13,7 @@ class LeadFilterSet(RecordFilterSet):
     status = django_filters.ChoiceFilter(choices=LeadStatus.choices, empty_label="Any status")
     source = django_filters.ChoiceFilter(choices=Source.choices, empty_label="Any source")
     # By id and hidden in the form: a <select> of every contact would not scale.
-    contact = django_filters.NumberFilter(field_name="contact", widget=forms.HiddenInput)
+    contact = IdFilter(field_name="contact", widget=forms.HiddenInput)
     ordering = StableOrderingFilter(
         fields=[
             ("name", "name"),

@@ -239,3 +239,13 @@ def test_filter_by_owner_and_contact(api, three_leads, manager, contact):
 )
 def test_ordering(api, three_leads, ordering, expected):
     assert names(api.get(URL, {"ordering": ordering})) == expected
+
+
+@pytest.mark.parametrize("record_type", ["leads", "deals"])
+@pytest.mark.parametrize("value", ["9223372036854775808", "0", "1.5"])
+def test_a_contact_filter_that_is_no_id_is_a_400_naming_the_filter(api, db, record_type, value):
+    # Found by the API fuzzing: a number past any id was a 500 on SQLite (OverflowError).
+    response = api.get(f"/api/crm/{record_type}", {"contact": value})
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["contact"]

@@ -8,7 +8,7 @@ COHORT_PORT ?= 8000
 COHORT_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cohort
 export COHORT_TEST_DATABASE_URL
 
-.PHONY: install run test test-sqlite test-postgres lint browser wrk bench lock
+.PHONY: install run test test-sqlite test-postgres lint browser wrk bench lock serve-prod
 
 $(STAMP): requirements.lock
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,9 @@ $(STAMP): requirements.lock
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Development, even in a shell that exported a production SECRET_KEY (which turns DEBUG off).
+run test-sqlite test-postgres: export COHORT_DEBUG ?= true
 
 ## make run: install, migrate the embedded SQLite database, load demo data once, serve.
 run: install
@@ -53,6 +56,25 @@ wrk:
 ## SQLite by default; DATABASE_URL=postgres://… benchmarks PostgreSQL in a database of its own.
 bench: install wrk
 	$(PY) -m bench
+
+## make serve-prod: the production processes of the Procfile on this machine, on PostgreSQL
+## and Redis: the release step (migrate, collectstatic), then gunicorn, a Celery worker and
+## Celery beat under honcho, at http://$(COHORT_HOST):$(COHORT_PORT). Ctrl-C stops them all.
+## Plain HTTP here (no HTTPS redirect, cookies over HTTP); a deployment keeps both on.
+SERVE_PROD_KEY := var/serve-prod-secret-key
+serve-prod: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cohort
+serve-prod: export REDIS_URL ?= redis://127.0.0.1:6379/0
+serve-prod: export COHORT_SSL_REDIRECT ?= false
+serve-prod: export COHORT_SECURE_COOKIES ?= false
+serve-prod: export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+serve-prod: install
+	@if [ -z "$$SECRET_KEY$$COHORT_SECRET_KEY" ]; then \
+	  mkdir -p var; [ -s $(SERVE_PROD_KEY) ] || (umask 077; \
+	    $(PY) -c 'import secrets; print(secrets.token_urlsafe(50))' > $(SERVE_PROD_KEY)); \
+	  echo "SECRET_KEY is not set: using $(SERVE_PROD_KEY), made for this machine only."; \
+	  SECRET_KEY=$$(cat $(SERVE_PROD_KEY)); export SECRET_KEY; \
+	fi; \
+	honcho start release && exec honcho start --port $(COHORT_PORT) web worker beat
 
 lock:
 	$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras -o requirements.lock requirements.in

@@ -14,7 +14,7 @@ from accounts.roles import ADMINISTRATOR, ROLES, SALES_MANAGER, SALES_REP, VIEWE
 from accounts.tokens import issue_token
 from contacts.models import Contact
 
-pytest_plugins = ["cohort.browser_testing"]
+pytest_plugins = ["cohort.browser_testing", "cohort.worker_testing"]
 
 
 def pytest_report_header(config):
@@ -35,6 +35,12 @@ def clear_cache():
     (Login lockouts live in django-axes' tables, which each test's transaction rolls back.)
     """
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def job_files(settings, tmp_path):
+    """Files that jobs write (exports) go to the test's own folder, not the project's var/."""
+    settings.COHORT_JOB_FILES_DIR = tmp_path / "job-files"
 
 
 @pytest.fixture

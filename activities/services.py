@@ -1,4 +1,8 @@
-"""Logging activities, and keeping each contact's last_activity_at current with them."""
+"""Logging activities, and keeping each contact's last_activity_at current with them.
+
+Segment criteria can test the last activity, so live segments re-evaluate the
+contacts an activity touched (segments.live), after the commit.
+"""
 
 from collections.abc import Iterable
 
@@ -7,6 +11,7 @@ from django.db.models import Max, OuterRef, Subquery
 
 from activities.models import Activity
 from contacts.models import Contact
+from segments.live import contacts_changed
 
 
 def refresh_last_activity(contact_ids: Iterable[int] | None = None) -> int:
@@ -38,7 +43,9 @@ def log_activity(activity: Activity) -> Activity:
         else None
     )
     activity.save()
-    refresh_last_activity({activity.contact_id, previous_contact_id} - {None})
+    touched = {activity.contact_id, previous_contact_id} - {None}
+    refresh_last_activity(touched)
+    contacts_changed(touched)
     return activity
 
 
@@ -46,4 +53,6 @@ def log_activity(activity: Activity) -> Activity:
 def delete_activity(activity: Activity) -> None:
     contact_id = activity.contact_id
     activity.delete()
-    refresh_last_activity([contact_id])
+    if contact_id is not None:
+        refresh_last_activity([contact_id])
+        contacts_changed([contact_id])

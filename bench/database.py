@@ -9,6 +9,7 @@ sibling database on the same server named cohort_bench_<contacts>
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -78,6 +79,9 @@ def configure_django(database: BenchDatabase) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cohort.settings")
     # Production settings: no per-query debug log, compressed static files, templates cached.
     os.environ["COHORT_DEBUG"] = "0"
+    # Production refuses to start without a key; this throwaway run (and its gunicorn,
+    # which inherits the environment) gets a random one.
+    os.environ.setdefault("COHORT_SECRET_KEY", secrets.token_urlsafe(50))
     os.environ.setdefault("COHORT_SSL_REDIRECT", "0")  # plain HTTP on loopback
     os.environ.setdefault("COHORT_SECURE_COOKIES", "0")
     import django

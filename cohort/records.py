@@ -4,6 +4,8 @@ from django.db import transaction
 from django.db.models import Model
 
 from contacts.models import Contact
+from deals.models import Deal
+from deals.services import deal_deleted
 from segments.services import forget_contacts, lock_segments_of
 from tags.records import TAGGABLE_TYPES
 from tags.services import forget_records, lock_tags_on
@@ -28,4 +30,6 @@ def delete_record(record: Model) -> None:
         forget_contacts(records)
     if tagged:
         forget_records(model, records)
+    if model is Deal:
+        deal_deleted(record)  # its contact's deal counts change: live segments re-evaluate it
     record.delete()

@@ -9,6 +9,10 @@ from pathlib import Path
 
 import dj_database_url
 
+from django.core.exceptions import ImproperlyConfigured
+
+from cohort.structured_logging import LOG_FORMATS, logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("COHORT_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -18,10 +22,36 @@ def _env_bool(name: str, default: bool = False) -> bool:
     return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _env(*names: str, default: str = "") -> str:
+    """The first of `names` set in the environment: the plain name a deployment uses
+    (SECRET_KEY, ALLOWED_HOSTS), then Cohort's older COHORT_ spelling, which still works."""
+    for name in names:
+        if value := os.environ.get(name, "").strip():
+            return value
+    return default
+
+
+# Production or development? A deployment must give a SECRET_KEY (every web and worker
+# process shares it); `make run`, `make test` and manage.py on a laptop never do. So
+# DEBUG is off as soon as a secret key comes from the environment, or when COHORT_DEBUG
+# says false; COHORT_DEBUG=true asks for it back. Without either, development as before.
+# (COHORT_DEBUG, not DEBUG: shells often export DEBUG for other tools, e.g. DEBUG=*.)
+_SECRET_KEY_FROM_ENV = _env("SECRET_KEY", "COHORT_SECRET_KEY")
+DEBUG = _env_bool("COHORT_DEBUG", default=not _SECRET_KEY_FROM_ENV)
+
+
 def _secret_key() -> str:
-    """Use COHORT_SECRET_KEY, or a random key kept under var/ so sessions survive restarts."""
-    if key := os.environ.get("COHORT_SECRET_KEY"):
-        return key
+    """SECRET_KEY from the environment; in development only, a random key kept under var/
+    so sessions survive restarts. Production never invents one: each process would sign
+    with its own, and a restart would sign everyone out."""
+    if _SECRET_KEY_FROM_ENV:
+        return _SECRET_KEY_FROM_ENV
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. With debug off (production), Cohort needs SECRET_KEY in "
+            "the environment, the same long random value for every web and worker process: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():
         from django.core.management.utils import get_random_secret_key
@@ -32,8 +62,13 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-DEBUG = _env_bool("COHORT_DEBUG", default=True)
-ALLOWED_HOSTS = os.environ.get("COHORT_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+ALLOWED_HOSTS = [
+    host.strip()
+    for host in _env(
+        "ALLOWED_HOSTS", "COHORT_ALLOWED_HOSTS", default="127.0.0.1,localhost,testserver"
+    ).split(",")
+    if host.strip()
+]
 CSRF_TRUSTED_ORIGINS = [
     origin for origin in os.environ.get("COHORT_CSRF_TRUSTED_ORIGINS", "").split(",") if origin
 ]
@@ -63,9 +98,12 @@ INSTALLED_APPS = [
     "segments",
     "transfers",
     "audit",
+    "jobs",
 ]
 
 MIDDLEWARE = [
+    # First, so every request (redirects and static files too) gets its id and log line.
+    "cohort.structured_logging.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -103,6 +141,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'cohort.sqlite3'}",
         conn_max_age=int(os.environ.get("COHORT_DB_CONN_MAX_AGE", "60")),
+        # A kept connection is checked before a request reuses it: a database restart
+        # or a failover costs one reconnect, not one failed request per process.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -175,6 +216,8 @@ STORAGES = {
 if not DEBUG:
     # Production is served over HTTPS only (`manage.py check --deploy` is clean).
     SECURE_SSL_REDIRECT = _env_bool("COHORT_SSL_REDIRECT", True)
+    # Health probes usually speak plain HTTP to the process itself.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
     if _env_bool("COHORT_BEHIND_PROXY"):
         # Trust the proxy's word that the request came over HTTPS; only safe when the proxy
         # always sets (or strips) this header, so it is opt-in.
@@ -253,6 +296,29 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Periodic tasks in code, so every deployment has them; django-celery-beat copies them
+# into its tables when beat starts, where the admin shows (and can pause) them. Live
+# segments whose criteria use relative dates ("in the last 90 days") are re-synced
+# every COHORT_LIVE_SWEEP_MINUTES, as contacts cross those dates without changing.
+CELERY_BEAT_SCHEDULE = {
+    "segments: re-sync live segments with relative dates": {
+        "task": "segments.sweep_live_segments",
+        "schedule": timedelta(minutes=int(os.environ.get("COHORT_LIVE_SWEEP_MINUTES", "15"))),
+    },
+    # Manual segments with a scheduled sync: start those that are due (segments.schedule).
+    "segments: start scheduled syncs that are due": {
+        "task": "segments.dispatch_scheduled_syncs",
+        "schedule": timedelta(seconds=60),
+    },
+}
+# Files that jobs make (exports) until downloaded: a volume every web and worker process
+# shares when they run on several machines.
+COHORT_JOB_FILES_DIR = Path(os.environ.get("COHORT_JOB_FILES_DIR", VAR_DIR / "job-files"))
+COHORT_JOB_FILE_HOURS = int(os.environ.get("COHORT_JOB_FILE_HOURS", "24"))
+# Above these sizes, work runs as a background job instead of inside the request.
+COHORT_BULK_TAG_JOB_ABOVE = int(os.environ.get("COHORT_BULK_TAG_JOB_ABOVE", "10000"))
+COHORT_EXPORT_JOB_ABOVE = int(os.environ.get("COHORT_EXPORT_JOB_ABOVE", "100000"))
+COHORT_IMPORT_JOB_ABOVE = int(os.environ.get("COHORT_IMPORT_JOB_ABOVE", "100000"))
 # Tests give each real worker a queue of its own on the shared Redis.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("COHORT_CELERY_QUEUE", "cohort")
 if REDIS_URL:
@@ -261,9 +327,12 @@ if REDIS_URL:
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("COHORT_LOG_LEVEL", "WARNING")},
-}
+# Logs go to stderr: one JSON object per line in production (for a log collector), plain
+# text in development; COHORT_LOG_FORMAT=json|text overrides. Production logs at INFO (a
+# line per request, job and worker event), development at WARNING, as before.
+LOG_FORMAT = os.environ.get("COHORT_LOG_FORMAT", "text" if DEBUG else "json").strip().lower()
+if LOG_FORMAT not in LOG_FORMATS:
+    raise ImproperlyConfigured(f"COHORT_LOG_FORMAT is {LOG_FORMAT!r}: use json or text.")
+LOGGING = logging_config(
+    LOG_FORMAT, os.environ.get("COHORT_LOG_LEVEL") or ("WARNING" if DEBUG else "INFO")
+)

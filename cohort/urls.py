@@ -2,9 +2,10 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from cohort import views
+from cohort import health, views
 
 urlpatterns = [
+    re_path(r"^healthz/?$", health.healthz, name="healthz"),
     re_path(r"^admin/?$", views.dashboard, name="dashboard"),
     path("", include("accounts.urls")),
     path("", include("contacts.urls")),
@@ -15,6 +16,7 @@ urlpatterns = [
     path("", include("segments.urls")),
     path("", include("transfers.urls")),
     path("", include("audit.urls")),
+    path("", include("jobs.urls")),
     path("api/crm/", include("segments.api.urls")),
     path("api/crm/", include("transfers.api.urls")),
     path("api/crm/", include("cohort.api.urls")),

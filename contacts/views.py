@@ -3,6 +3,7 @@ from cohort import generic_views as generic
 from contacts.filtersets import ContactFilterSet
 from contacts.forms import ContactForm
 from contacts.models import Contact
+from segments.live import contacts_changed
 
 
 class ContactListView(generic.ObjectListView):
@@ -29,6 +30,11 @@ class ContactDetailView(generic.ObjectDetailView):
 class ContactEditView(generic.ObjectEditView):
     model = Contact
     form_class = ContactForm
+
+    def save(self, form, request):
+        contact = form.save()
+        contacts_changed([contact.pk])  # live segments re-evaluate the contact after commit
+        return contact
 
 
 class ContactDeleteView(generic.ObjectDeleteView):

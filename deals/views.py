@@ -2,6 +2,7 @@ from cohort import generic_views as generic
 from deals.filtersets import DealFilterSet
 from deals.forms import DealForm
 from deals.models import Deal
+from deals.services import save_deal
 
 
 class DealListView(generic.ObjectListView):
@@ -23,6 +24,11 @@ class DealDetailView(generic.ObjectDetailView):
 class DealEditView(generic.ObjectEditView):
     model = Deal
     form_class = DealForm
+
+    def save(self, form, request):
+        deal = save_deal(form.save(commit=False))
+        form.save_m2m()
+        return deal
 
 
 class DealDeleteView(generic.ObjectDeleteView):

@@ -1,4 +1,5 @@
-"""Forms of the segment pages: Name, Description and Filter Criteria; adding a member.
+"""Forms of the segment pages: Name, Description, Filter Criteria, mode and scheduled sync;
+adding a member.
 
 They only parse input. Whether a name is free and what criteria mean is decided by
 segments.services (create_segment, update_segment), whose errors the views put back
@@ -9,12 +10,19 @@ import json
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.functional import lazy
 
 from cohort import json_limits
 from cohort.json_limits import JSONTooDeep
+from segments.choices import SegmentMode, SyncSchedule
 from segments.models import Segment
 
 NAME_MAX_LENGTH = Segment._meta.get_field("name").max_length
+
+
+def _schedule_choices_text() -> str:
+    labels = [str(label) for label in SyncSchedule.labels]
+    return f"Choose {', '.join(labels[:-1])} or {labels[-1]}, not “%(value)s”."
 
 
 class CriteriaField(forms.CharField):
@@ -61,6 +69,27 @@ class SegmentForm(forms.Form):
         help_text="Optional: who is in it and what it is for.",
     )
     criteria = CriteriaField(label="Filter Criteria", required=False)
+    # Not required, so that a form without it (an older page) keeps the segment's mode.
+    mode = forms.ChoiceField(
+        label="Mode",
+        choices=SegmentMode.choices,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=(
+            "Manual: members change when you click Sync. Live: members follow changes to "
+            "contacts, their tags, deals and activities within seconds."
+        ),
+    )
+
+    # Not required either: a form without it keeps the segment's schedule. Whether the mode
+    # allows one is for update_segment / create_segment to say (live segments refuse it).
+    sync_schedule = forms.ChoiceField(
+        label="Scheduled sync",
+        choices=SyncSchedule.choices,
+        required=False,
+        help_text="Runs Sync on its own. Needs the Celery beat process; see the README.",
+        error_messages={"invalid_choice": lazy(_schedule_choices_text, str)()},
+    )
 
     def add_service_errors(self, error: ValidationError) -> None:
         """Put the errors of create_segment / update_segment next to their fields."""

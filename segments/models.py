@@ -1,7 +1,8 @@
 """Segments: saved criteria over contacts, their members, manual removals and sync runs.
 
 Membership is materialised (one row per segment and contact) and changes only
-by a sync (segments.sync) or a manual add/remove (segments.services).
+by a sync (segments.sync), a live update (segments.live) or a manual add/remove
+(segments.services); each of them records every change as a MembershipChange.
 """
 
 from django.conf import settings
@@ -9,7 +10,19 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from segments.choices import AddedHow, SyncOutcome
+from segments.choices import (
+    AddedHow,
+    ChangeReason,
+    MembershipChangeKind,
+    SegmentMode,
+    SyncOutcome,
+    SyncSchedule,
+)
+
+LIVE_SCHEDULE_MESSAGE = (
+    "Live segments follow changes on their own: set the scheduled sync to Off "
+    "or make the segment manual."
+)
 
 
 def empty_criteria() -> dict:
@@ -21,6 +34,10 @@ class Segment(models.Model):
     description = models.TextField(_("description"), blank=True)
     # The criteria tree, as validated and normalised by segments.criteria.
     criteria = models.JSONField(_("filter criteria"), default=empty_criteria)
+    # Live: membership follows changes to contacts (segments.live); manual: it changes at Sync.
+    mode = models.CharField(
+        _("mode"), max_length=10, choices=SegmentMode.choices, default=SegmentMode.MANUAL
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -39,6 +56,15 @@ class Segment(models.Model):
         related_name="+",
         editable=False,
     )
+    # Manual segments only: how often they sync on their own (segments.schedule).
+    sync_schedule = models.CharField(
+        _("scheduled sync"),
+        max_length=20,
+        choices=SyncSchedule.choices,
+        default=SyncSchedule.OFF,
+    )
+    # When the scheduled sync is next due; None while the schedule is off.
+    next_sync_at = models.DateTimeField(_("next scheduled sync"), null=True, editable=False)
 
     class Meta:
         ordering = [Lower("name"), "id"]
@@ -52,7 +78,25 @@ class Segment(models.Model):
                 Lower("name"),
                 name="segment_name_unique_ci",
                 violation_error_message="A segment with this name already exists.",
-            )
+            ),
+            # Live segments follow changes on their own: a schedule would only repeat that.
+            models.CheckConstraint(
+                condition=(
+                    ~models.Q(mode=SegmentMode.LIVE) | models.Q(sync_schedule=SyncSchedule.OFF)
+                ),
+                name="segment_live_unscheduled",
+                violation_error_message=LIVE_SCHEDULE_MESSAGE,
+            ),
+        ]
+        indexes = [
+            # "Is any segment live?", asked after every change to contacts: a tiny index.
+            models.Index(fields=["mode"], condition=models.Q(mode="live"), name="segment_live_idx"),
+            # The scheduler's "which syncs are due?", every minute: only scheduled segments.
+            models.Index(
+                fields=["next_sync_at"],
+                condition=~models.Q(sync_schedule=SyncSchedule.OFF),
+                name="segment_sync_due_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -141,6 +185,78 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"Sync of {self.segment_id} at {self.started_at:%Y-%m-%d %H:%M} ({self.outcome})"
+
+
+class MembershipChange(models.Model):
+    """A contact joining or leaving a segment, and why: a sync run, a live update or by hand.
+
+    Written in the same transaction as the membership change itself, set-based for
+    syncs and live updates (segments.membership); the segment page shows the latest.
+
+    Its segment, contact and run have no foreign key constraint in the database
+    (db_constraint=False): a sync writes one row per join or leave (300,000 for a big
+    segment's first fill) and PostgreSQL checks each constraint with a query per row,
+    which doubled a sync's time. Nothing is lost: rows are written only beside the
+    membership rows they record, whose own constraints hold, and go with their contact,
+    segment or run through the ORM's CASCADE, as every delete here does.
+    """
+
+    segment = models.ForeignKey(
+        Segment,
+        on_delete=models.CASCADE,
+        related_name="changes",
+        db_index=False,
+        db_constraint=False,
+    )
+    contact = models.ForeignKey(
+        "contacts.Contact",
+        on_delete=models.CASCADE,
+        related_name="segment_changes",
+        db_constraint=False,
+    )
+    change = models.CharField(max_length=6, choices=MembershipChangeKind.choices)
+    changed_at = models.DateTimeField()
+    reason = models.CharField(max_length=6, choices=ChangeReason.choices)
+    # The run that made the change, when a sync did; runs go only with their segment.
+    sync_run = models.ForeignKey(
+        SyncRun,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="changes",
+        db_index=False,
+        db_constraint=False,
+    )
+    # Who, for a change by hand.
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+
+    class Meta:
+        default_permissions = ()
+        ordering = ["-changed_at", "-id"]
+        indexes = [
+            # A segment's recent changes, newest first, read backwards from the end.
+            models.Index(
+                fields=["segment", "changed_at", "id"], name="membershipchange_recent_idx"
+            ),
+            # The contacts a sync run changed, in batches (live segments that use it follow).
+            models.Index(fields=["sync_run", "id"], name="membershipchange_run_idx"),
+            # Only changes by hand name a person: the index stays as small as they are.
+            models.Index(
+                fields=["changed_by"],
+                condition=models.Q(changed_by__isnull=False),
+                name="membershipchange_by_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} {self.change} {self.segment_id} ({self.reason})"
 
 
 class CriteriaReference(models.Model):

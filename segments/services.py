@@ -18,13 +18,32 @@ from django.utils import timezone
 from accounts.models import User
 from audit.choices import Action
 from audit.services import record_event
+from cohort.celery import enqueue
 from cohort.filtersets import search_words
+from cohort.transactions import after_commit
 from contacts.filtersets import ContactFilterSet
 from contacts.models import Contact
-from segments.choices import AddedHow, ReferenceKind
-from segments.criteria import CriteriaError, criteria_references, matching_contacts
+from segments.choices import (
+    AddedHow,
+    ChangeReason,
+    MembershipChangeKind,
+    ReferenceKind,
+    SegmentMode,
+    SyncSchedule,
+)
+from segments.criteria import CriteriaError, compile_keep, criteria_references, matching_contacts
 from segments.criteria import validate_criteria as _validate_criteria
-from segments.models import CriteriaReference, Segment, SegmentMember, SegmentRemoval
+from segments.live import contacts_changed
+from segments.models import (
+    LIVE_SCHEDULE_MESSAGE,
+    CriteriaReference,
+    MembershipChange,
+    Segment,
+    SegmentMember,
+    SegmentRemoval,
+)
+from segments.schedule import set_schedule
+from segments.tasks import sync_segment_task
 
 NAME_MAX_LENGTH = Segment._meta.get_field("name").max_length
 REFERENCE_COLUMNS = {
@@ -104,10 +123,34 @@ def _clean_name(name: str, segment: Segment | None = None) -> str:
     return name
 
 
-def _clean(name, criteria, segment: Segment | None) -> tuple[str | None, dict | None]:
-    """Both fields checked, so one response lists every problem."""
+def _clean_mode(mode) -> str:
+    if mode not in SegmentMode.values:
+        choices = " or ".join(f"“{value}”" for value in SegmentMode.values)
+        raise ValidationError({"mode": [f"Choose {choices}, not “{mode}”."]})
+    return mode
+
+
+def _clean_schedule(schedule, mode: str) -> str:
+    """A known schedule, and Off for a live segment (`mode`: the mode it will have)."""
+    if schedule not in SyncSchedule.values:
+        choices = ", ".join(f"“{value}”" for value in SyncSchedule.values)
+        raise ValidationError({"sync_schedule": [f"Choose one of {choices}, not “{schedule}”."]})
+    if mode == SegmentMode.LIVE and schedule != SyncSchedule.OFF:
+        raise ValidationError({"sync_schedule": [LIVE_SCHEDULE_MESSAGE]})
+    return schedule
+
+
+def _clean(
+    name, criteria, segment: Segment | None, mode=None, schedule=None
+) -> tuple[str | None, dict | None, str | None, str | None]:
+    """Every field checked, so one response lists every problem.
+
+    The schedule is checked against the mode the segment will have: the one given, or
+    its saved one. A live segment's schedule (always Off) is left as it is when only
+    the mode changes.
+    """
     errors: dict[str, list[str]] = {}
-    cleaned_name = cleaned_criteria = None
+    cleaned_name = cleaned_criteria = cleaned_mode = cleaned_schedule = None
     if name is not None:
         try:
             cleaned_name = _clean_name(name, segment)
@@ -118,9 +161,25 @@ def _clean(name, criteria, segment: Segment | None) -> tuple[str | None, dict | 
             cleaned_criteria = validate_criteria(criteria, segment)
         except ValidationError as exc:
             errors.update(exc.message_dict)
+    if mode is not None:
+        try:
+            cleaned_mode = _clean_mode(mode)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if (schedule is not None or mode is not None) and "mode" not in errors:
+        future_mode = cleaned_mode or (segment.mode if segment else SegmentMode.MANUAL)
+        future_schedule = schedule
+        if future_schedule is None:
+            future_schedule = segment.sync_schedule if segment else SyncSchedule.OFF
+        try:
+            checked = _clean_schedule(future_schedule, future_mode)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        else:
+            cleaned_schedule = checked if schedule is not None else None
     if errors:
         raise ValidationError(errors)
-    return cleaned_name, cleaned_criteria
+    return cleaned_name, cleaned_criteria, cleaned_mode, cleaned_schedule
 
 
 # --- segments ---------------------------------------------------------------------------------
@@ -131,26 +190,54 @@ def _lock(segment: Segment) -> Segment:
     return Segment.objects.select_for_update().get(pk=segment.pk)
 
 
+def _sync_after_commit(segment: Segment, user: User | None) -> None:
+    """A live segment's members must match its criteria from the start: one full sync,
+    queued when the change that made it live (or changed its criteria) commits."""
+    user_id = user.pk if user is not None else None
+    after_commit(enqueue, sync_segment_task, segment.pk, user_id)
+
+
 @transaction.atomic
 def create_segment(
-    *, name: str, user: User | None, description: str = "", criteria: dict | None = None
+    *,
+    name: str,
+    user: User | None,
+    description: str = "",
+    criteria: dict | None = None,
+    mode: str = SegmentMode.MANUAL,
+    sync_schedule: str = SyncSchedule.OFF,
 ) -> Segment:
-    """A new segment with no members yet (sync it to fill it)."""
-    cleaned_name, cleaned_criteria = _clean(name or "", criteria or {}, None)
-    segment = Segment.objects.create(
+    """A new segment with no members yet: sync a manual one to fill it (or let its
+    scheduled sync do it, one interval from now); a live one is synced once the
+    creation commits, then follows changes to contacts."""
+    cleaned_name, cleaned_criteria, cleaned_mode, cleaned_schedule = _clean(
+        name or "",
+        criteria or {},
+        None,
+        mode or SegmentMode.MANUAL,
+        sync_schedule or SyncSchedule.OFF,
+    )
+    segment = Segment(
         name=cleaned_name,
         description=(description or "").strip(),
         criteria=cleaned_criteria,
+        mode=cleaned_mode,
         created_by=user,
     )
+    set_schedule(segment, cleaned_schedule)
+    segment.save(force_insert=True)
     _save_references(segment)
     details = {
         "name": segment.name,
         "description": segment.description,
         "criteria": segment.criteria,
         "conditions": len(segment.criteria.get("conditions", [])),
+        "mode": segment.mode,
+        "sync_schedule": segment.sync_schedule,
     }
     record_event(user, Action.SEGMENT_CREATED, segment, details)
+    if segment.mode == SegmentMode.LIVE:
+        _sync_after_commit(segment, user)
     return segment
 
 
@@ -162,13 +249,20 @@ def update_segment(
     name: str | None = None,
     description: str | None = None,
     criteria: dict | None = None,
+    mode: str | None = None,
+    sync_schedule: str | None = None,
 ) -> Segment:
-    """Change what is given. New criteria take effect at the next sync.
+    """Change what is given. New criteria of a manual segment take effect at the next
+    sync; a segment made live, or a live one given new criteria, is synced once the
+    change commits. A new scheduled sync is first due one interval from now; a live
+    segment refuses any schedule but Off (ValidationError).
 
     The audit log records the fields whose value actually changed, if any.
     """
     saved = _lock(segment)
-    cleaned_name, cleaned_criteria = _clean(name, criteria, segment)
+    cleaned_name, cleaned_criteria, cleaned_mode, cleaned_schedule = _clean(
+        name, criteria, saved, mode, sync_schedule
+    )
     # Only what was given is written, so a stale instance cannot undo someone else's edit.
     changed = ["updated_at"]
     if cleaned_name is not None:
@@ -180,16 +274,24 @@ def update_segment(
     if cleaned_criteria is not None:
         segment.criteria = cleaned_criteria
         changed.append("criteria")
+    if cleaned_mode is not None:
+        segment.mode = cleaned_mode
+        changed.append("mode")
+    if cleaned_schedule is not None and cleaned_schedule != saved.sync_schedule:
+        # An unchanged schedule keeps its next run: saving the form must not postpone it.
+        changed += set_schedule(segment, cleaned_schedule)
     segment.save(update_fields=changed)
     if cleaned_criteria is not None:
         _save_references(segment)
     changes = {
         field: {"before": getattr(saved, field), "after": getattr(segment, field)}
-        for field in ("name", "description", "criteria")
+        for field in ("name", "description", "criteria", "mode", "sync_schedule")
         if field in changed and getattr(saved, field) != getattr(segment, field)
     }
     if changes:
         record_event(user, Action.SEGMENT_UPDATED, segment, {"changes": changes})
+    if segment.mode == SegmentMode.LIVE and ("mode" in changes or "criteria" in changes):
+        _sync_after_commit(segment, user)
     return segment
 
 
@@ -210,13 +312,48 @@ def delete_segment(segment: Segment, user: User | None) -> None:
 # --- manual members ---------------------------------------------------------------------------
 
 
+def _record_change(segment: Segment, contact: Contact, change: str, user: User | None) -> None:
+    MembershipChange.objects.create(
+        segment=segment,
+        contact=contact,
+        change=change,
+        changed_at=timezone.now(),
+        reason=ChangeReason.MANUAL,
+        changed_by=user,
+    )
+    # Criteria of live segments may test membership of this one.
+    contacts_changed([contact.pk])
+
+
+def _check_kept_while_live(segment: Segment, contact: Contact) -> None:
+    """A live segment would drop at once a manual addition that meets none of its
+    top-level conditions (the rule a sync applies): refuse it with the reason instead."""
+    keep = compile_keep(segment.criteria)
+    if keep and not Contact.objects.filter(keep, pk=contact.pk).exists():
+        raise ValidationError(
+            {
+                "contact_id": [
+                    f"{contact} meets none of the conditions of “{segment.name}”, and a live "
+                    "segment keeps a contact added by hand only while they meet at least one. "
+                    "Change the criteria, or make the segment manual first."
+                ]
+            }
+        )
+
+
 @transaction.atomic
 def add_member(segment: Segment, contact: Contact, user: User | None) -> bool:
     """Add `contact` by hand; False when it was a member already (nothing changes then).
 
-    Clears an earlier manual removal, so syncs may keep the contact again.
+    Clears an earlier manual removal, so syncs may keep the contact again. A live
+    segment refuses (ValidationError) a contact that meets none of its conditions.
     """
-    _lock(segment)
+    locked = _lock(segment)
+    if (
+        locked.mode == SegmentMode.LIVE
+        and not SegmentMember.objects.filter(segment=segment, contact=contact).exists()
+    ):
+        _check_kept_while_live(locked, contact)
     SegmentRemoval.objects.filter(segment=segment, contact=contact).delete()
     _, created = SegmentMember.objects.get_or_create(
         segment=segment,
@@ -227,6 +364,7 @@ def add_member(segment: Segment, contact: Contact, user: User | None) -> bool:
         Segment.objects.filter(pk=segment.pk).update(member_count=F("member_count") + 1)
         segment.refresh_from_db(fields=["member_count"])
         record_event(user, Action.SEGMENT_MEMBER_ADDED, segment, _member_details(contact))
+        _record_change(segment, contact, MembershipChangeKind.JOINED, user)
     return created
 
 
@@ -250,6 +388,7 @@ def remove_member(segment: Segment, contact: Contact, user: User | None) -> bool
     Segment.objects.filter(pk=segment.pk).update(member_count=Greatest(F("member_count") - 1, 0))
     segment.refresh_from_db(fields=["member_count"])
     record_event(user, Action.SEGMENT_MEMBER_REMOVED, segment, _member_details(contact))
+    _record_change(segment, contact, MembershipChangeKind.LEFT, user)
     return True
 
 
@@ -264,6 +403,18 @@ def segment_members(segment: Segment, search: str = "") -> QuerySet:
             members, [f"contact__{f}" for f in ContactFilterSet.search_fields], search
         )
     return members.order_by("-added_at", "-contact_id")
+
+
+def membership_changes(segment: Segment, change: str | None = None) -> QuerySet:
+    """Who joined and left the segment, newest first, each with its contact and who did it
+    by hand; `change` ("joined" or "left") keeps one kind (ValueError for another word)."""
+    changes = MembershipChange.objects.filter(segment=segment)
+    if change is not None:
+        if change not in MembershipChangeKind.values:
+            kinds = " or ".join(f"“{value}”" for value in MembershipChangeKind.values)
+            raise ValueError(f"change: expected {kinds}, not “{change}”.")
+        changes = changes.filter(change=change)
+    return changes.select_related("contact", "changed_by").order_by("-changed_at", "-id")
 
 
 # --- preview ----------------------------------------------------------------------------------

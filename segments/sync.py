@@ -1,7 +1,9 @@
 """Syncing a segment: replace its rule-based membership with what the criteria match now.
 
 Set-based SQL only: the criteria are compiled once into a `SELECT` of contact
-ids that the statements below embed; no contact is ever fetched into Python.
+ids that the statements of segments.membership embed; no contact is ever fetched
+into Python. Every contact that joins or leaves is recorded as a MembershipChange
+of the run, in the same statements.
 Rules (issue 4):
 
 - members by rule = contacts matching the criteria, minus those removed by hand;
@@ -18,6 +20,9 @@ saved after (outside) the rolled-back transaction.
 Each run is in the audit log: a successful one as "segment.synced" (who, counts),
 written in the sync's transaction; a failed one as "segment.sync_failed", written
 with the failed run, since who tried and why it failed is worth seeing there too.
+
+A successful sync of a segment with a scheduled sync moves its next run to one
+interval after the sync ended (segments.schedule), in the same UPDATE.
 """
 
 from __future__ import annotations
@@ -27,24 +32,25 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 
 from django.db import OperationalError, connections, router, transaction
-from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
 from audit.choices import Action
 from audit.services import record_event
+from cohort.planner import STATISTICS_REFRESH_AFTER, refresh_statistics
+from cohort.transactions import after_commit
 from contacts.models import Contact
-from segments.choices import AddedHow, SyncOutcome
+from segments.choices import AddedHow, ChangeReason, SyncOutcome
 from segments.criteria import compile_criteria, compile_keep, context
+from segments.live import follow_sync_run
+from segments.membership import ChangeLog, delete_leavers, insert_newcomers, select_ids
 from segments.models import Segment, SegmentMember, SegmentRemoval, SyncRun
+from segments.schedule import next_sync_after
 
 logger = logging.getLogger(__name__)
 
-# Rows added plus removed after which PostgreSQL's statistics are refreshed (ANALYZE).
-STATISTICS_REFRESH_AFTER = 10_000
 # First key of PostgreSQL advisory locks held while a segment syncs (second: its id).
 ADVISORY_LOCK_SPACE = 0x5E6
 
@@ -73,12 +79,6 @@ class Counts:
     members_after: int
 
 
-def _select_ids(contacts: QuerySet) -> tuple[str, tuple]:
-    """SQL and parameters of `SELECT … AS contact_id` for the given contacts."""
-    ids = contacts.order_by().values(contact_id=F("pk"))
-    return ids.query.get_compiler(using=contacts.db).as_sql()
-
-
 def _take_sync_lock(segment: Segment, *, wait: bool, using: str) -> None:
     connection = connections[using]
     if connection.vendor != "postgresql":
@@ -93,85 +93,22 @@ def _take_sync_lock(segment: Segment, *, wait: bool, using: str) -> None:
         raise SyncInProgress(segment)
 
 
-def _not_among(cursor, rows: tuple) -> tuple[str, list]:
-    """SQL (and parameters) true for a membership row whose contact is not in `rows`.
-
-    PostgreSQL runs NOT EXISTS as a hashed anti-join (NOT IN over a large list would
-    be rescanned per row). SQLite runs NOT EXISTS once per member; NOT IN builds the
-    list once, as a temporary index, then probes it.
-    """
-    table = SegmentMember._meta.db_table
-    sql, params = rows
-    if cursor.db.vendor == "sqlite":
-        return f"{table}.contact_id NOT IN (SELECT r.contact_id FROM ({sql}) r)", list(params)
-    return (
-        f"NOT EXISTS (SELECT 1 FROM ({sql}) r WHERE r.contact_id = {table}.contact_id)",
-        list(params),
-    )
-
-
-def _delete_leavers(cursor, segment: Segment, match: tuple, keep: tuple | None) -> int:
-    table = SegmentMember._meta.db_table
-    condition, params = _not_among(cursor, match)
-    cursor.execute(
-        f"DELETE FROM {table} WHERE segment_id = %s AND added_how = %s AND {condition}",
-        [segment.pk, AddedHow.RULE, *params],
-    )
-    removed = cursor.rowcount
-    if keep is not None:
-        condition, params = _not_among(cursor, keep)
-        cursor.execute(
-            f"DELETE FROM {table} WHERE segment_id = %s AND added_how = %s AND {condition}",
-            [segment.pk, AddedHow.MANUAL, *params],
-        )
-        removed += cursor.rowcount
-    return removed
-
-
-def _insert_newcomers(cursor, segment: Segment, match: tuple, added_at: str) -> int:
-    # Existing members are skipped by ON CONFLICT (the unique index), not by a NOT EXISTS
-    # on this same table: PostgreSQL may run such an anti-join as a nested loop that
-    # rescans every row the statement has inserted so far (quadratic at 300,000 rows).
-    table = SegmentMember._meta.db_table
-    removals = SegmentRemoval._meta.db_table
-    match_sql, match_params = match
-    cursor.execute(
-        f"INSERT INTO {table} (segment_id, contact_id, added_how, added_at) "
-        f"SELECT %s, m.contact_id, %s, %s FROM ({match_sql}) m "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {removals} r "
-        f"WHERE r.segment_id = %s AND r.contact_id = m.contact_id) "
-        # In id order the membership indexes grow at their end instead of at random
-        # pages (a relative-date match comes in date order, so in random id order).
-        f"ORDER BY m.contact_id ON CONFLICT DO NOTHING",
-        [segment.pk, AddedHow.RULE, added_at, *match_params, segment.pk],
-    )
-    return cursor.rowcount
-
-
-def _refresh_statistics(using: str) -> None:
-    """Let PostgreSQL plan the next sync (and in_segment conditions) from true table sizes.
-
-    Right after a big change the planner may still believe the membership table
-    is nearly empty and pick nested loops over it; autovacuum fixes that only later.
-    """
-    with connections[using].cursor() as cursor:
-        cursor.execute(f"ANALYZE {SegmentMember._meta.db_table}")
-
-
-def _replace_membership(segment: Segment, using: str, progress: ProgressReporter) -> Counts:
+def _replace_membership(
+    segment: Segment, using: str, progress: ProgressReporter, run: SyncRun
+) -> Counts:
     connection = connections[using]
     ctx = context()
     contacts = Contact.objects.using(using)
-    match = _select_ids(contacts.filter(compile_criteria(segment.criteria, ctx)))
+    match = select_ids(contacts.filter(compile_criteria(segment.criteria, ctx)))
     keep_condition = compile_keep(segment.criteria, ctx)
     # An empty keep condition keeps every manual addition: no statement needed.
-    keep = _select_ids(contacts.filter(keep_condition)) if keep_condition else None
-    added_at = connection.ops.adapt_datetimefield_value(ctx.now)
+    keep = select_ids(contacts.filter(keep_condition)) if keep_condition else None
+    log = ChangeLog(ChangeReason.SYNC, ctx.now, run_id=run.pk)
     with connection.cursor() as cursor:
         progress("Removing contacts that no longer match", 10)
-        removed = _delete_leavers(cursor, segment, match, keep)
+        removed = delete_leavers(cursor, segment, match, keep, log)
         progress("Adding contacts that match", 45)
-        added = _insert_newcomers(cursor, segment, match, added_at)
+        added = insert_newcomers(cursor, segment, match, log)
         progress("Counting members", 85)
         members_after, rule_members = _member_counts(cursor, segment)
         matched = rule_members + _matching_exceptions(cursor, segment, match)
@@ -265,23 +202,38 @@ def sync_segment(
             _take_sync_lock(segment, wait=wait, using=using)
             # The row lock orders the sync with manual adds and removes (services).
             locked = Segment.objects.using(using).select_for_update().get(pk=segment.pk)
-            counts = _replace_membership(locked, using, progress)
-            finished_at = timezone.now()
+            # Made first, so that the membership changes can name it; filled in below.
             run = SyncRun.objects.using(using).create(
                 segment=locked,
                 triggered_by=user,
                 started_at=started_at,
-                finished_at=finished_at,
                 criteria=locked.criteria,
-                matched=counts.matched,
-                added=counts.added,
-                removed=counts.removed,
-                members_after=counts.members_after,
-                duration_ms=round((time.monotonic() - clock) * 1000),
                 outcome=SyncOutcome.SUCCEEDED,
             )
+            counts = _replace_membership(locked, using, progress, run)
+            finished_at = timezone.now()
+            run.finished_at = finished_at
+            run.matched, run.added = counts.matched, counts.added
+            run.removed, run.members_after = counts.removed, counts.members_after
+            run.duration_ms = round((time.monotonic() - clock) * 1000)
+            run.save(
+                using=using,
+                update_fields=[
+                    "finished_at",
+                    "matched",
+                    "added",
+                    "removed",
+                    "members_after",
+                    "duration_ms",
+                ],
+            )
+            # Every successful sync, by hand or scheduled, starts the schedule's interval anew.
+            next_sync_at = next_sync_after(locked, finished_at)
             Segment.objects.using(using).filter(pk=segment.pk).update(
-                member_count=counts.members_after, last_synced_at=finished_at, last_run=run
+                member_count=counts.members_after,
+                last_synced_at=finished_at,
+                last_run=run,
+                next_sync_at=next_sync_at,
             )
             details = {
                 "run_id": run.pk,
@@ -291,9 +243,12 @@ def sync_segment(
                 "total": counts.members_after,
             }
             record_event(user, Action.SEGMENT_SYNCED, locked, details)
-            big_change = counts.added + counts.removed >= STATISTICS_REFRESH_AFTER
-            if big_change and connections[using].vendor == "postgresql":
-                transaction.on_commit(partial(_refresh_statistics, using), using=using, robust=True)
+            if counts.added or counts.removed:
+                # Live segments whose criteria test membership of this one follow it.
+                after_commit(follow_sync_run, run.pk, locked.pk, using=using)
+            if counts.added + counts.removed >= STATISTICS_REFRESH_AFTER:
+                # The next sync (and in_segment conditions) planned from true sizes.
+                after_commit(refresh_statistics, using, SegmentMember, using=using)
     except (SyncInProgress, Segment.DoesNotExist):
         raise
     except OperationalError as exc:
@@ -305,6 +260,7 @@ def sync_segment(
         return _record_failure(segment, user, exc, started_at, clock, using)
     segment.member_count = counts.members_after
     segment.last_synced_at = finished_at
+    segment.next_sync_at = next_sync_at
     segment.last_run = run
     segment.criteria = locked.criteria
     return run

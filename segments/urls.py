@@ -16,7 +16,9 @@ urlpatterns = [
     re_path(rf"{SEGMENT}/edit/?$", views.segment_edit, name="segment_edit"),
     re_path(rf"{SEGMENT}/delete/?$", views.segment_delete, name="segment_delete"),
     re_path(rf"{SEGMENT}/sync/?$", views.segment_sync, name="segment_sync"),
+    re_path(rf"{SEGMENT}/changes/?$", views.segment_changes, name="segment_changes"),
     re_path(rf"{SEGMENT}/export\.csv/?$", views.segment_export, name="segment_export"),
+    re_path(rf"{SEGMENT}/export/?$", views.segment_export_job, name="segment_export_job"),
     re_path(rf"{SEGMENT}/members/?$", views.segment_member_add, name="segment_member_add"),
     re_path(
         rf"{SEGMENT}/members/(?P<contact_id>\d+)/remove/?$",

@@ -2,14 +2,16 @@
 
 The list; New Segment and edit, with the Filter Criteria builder (generated in the
 browser from the field registry) and its live preview; the segment page with Sync,
-its members (search, pages, Remove, the contact picker to add), Export CSV and the
-sync history; delete with confirmation.
+its members (search, pages, Remove, the contact picker to add), Export CSV, who
+joined and left recently (a panel htmx refreshes; every change on a page of its own)
+and the sync history; delete with confirmation.
 
 Views check permissions on the server and call segments.services, segments.sync and
 segments.export; they hold no segment logic of their own. Seeing needs "view crm
 segments", everything that changes a segment "manage crm segments".
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,19 +19,24 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cohort.paging import MAX_PAGE, fetch_page, positive_int
 from contacts.filtersets import ContactFilterSet
 from contacts.models import Contact
+from jobs.choices import ACTIVE_STATES, JobState
+from jobs.services import visible_jobs
+from jobs.summaries import job_context, job_summary
 from segments import services
-from segments.choices import SyncOutcome
+from segments.choices import MembershipChangeKind, SegmentMode, SyncOutcome, SyncSchedule
 from segments.criteria import FIELDS, describe_registry
 from segments.export import csv_chunks, export_filename
 from segments.forms import AddMemberForm, CriteriaField, SegmentForm
+from segments.jobs import request_export, request_sync
 from segments.models import Segment, SegmentMember, SyncRun
-from segments.sync import SyncInProgress, sync_segment
+from segments.schedule import is_stale, next_run
 from tags.colors import HEX_COLOR, text_color_for
 from tags.models import Tag
 
@@ -43,6 +50,8 @@ MEMBER_PAGE_SIZE = 50
 PREVIEW_SAMPLE = 5
 PICKER_LIMIT = 8
 RUN_HISTORY = 30
+RECENT_CHANGES = 20
+CHANGES_PAGE_SIZE = 50
 
 
 def _is_partial(request: HttpRequest) -> bool:
@@ -64,6 +73,9 @@ def segment_list(request: HttpRequest) -> HttpResponse:
     if search:
         segments = segments.filter(name__icontains=search)
     page = fetch_page(segments, positive_int(request.GET.get("page"), 1, MAX_PAGE), LIST_PAGE_SIZE)
+    now = timezone.now()
+    for segment in page.rows:
+        segment.stale = is_stale(segment, now)  # from the row's own fields: no query
     context = {"page": page, "search": search, "can_manage": request.user.has_perm(MANAGE)}
     if _is_partial(request):
         return render(request, "segments/_segment_results.html", context)
@@ -96,13 +108,16 @@ def _editor(request: HttpRequest, segment: Segment | None) -> HttpResponse:
                         name=data["name"],
                         description=data["description"],
                         criteria=data["criteria"],
+                        mode=data["mode"] or SegmentMode.MANUAL,
+                        sync_schedule=data["sync_schedule"] or SyncSchedule.OFF,
                         user=request.user,
                     )
-                    messages.success(
-                        request,
-                        f"Segment “{segment.name}” created. "
-                        "Click Sync to fill it with the contacts that match.",
+                    after = (
+                        "It is live: it fills now, then follows changes to contacts."
+                        if segment.mode == SegmentMode.LIVE
+                        else "Click Sync to fill it with the contacts that match."
                     )
+                    messages.success(request, f"Segment “{segment.name}” created. {after}")
                 else:
                     services.update_segment(
                         segment,
@@ -110,11 +125,15 @@ def _editor(request: HttpRequest, segment: Segment | None) -> HttpResponse:
                         name=data["name"],
                         description=data["description"],
                         criteria=data["criteria"],
+                        mode=data["mode"] or None,
+                        sync_schedule=data["sync_schedule"] or None,
                     )
-                    messages.success(
-                        request,
-                        f"Segment “{segment.name}” saved. New criteria apply at the next Sync.",
+                    after = (
+                        "It is live: its members follow its criteria from now on."
+                        if segment.mode == SegmentMode.LIVE
+                        else "New criteria apply at the next Sync."
                     )
+                    messages.success(request, f"Segment “{segment.name}” saved. {after}")
                 return redirect("segment_detail", segment.pk)
             except ValidationError as error:
                 form.add_service_errors(error)
@@ -123,6 +142,8 @@ def _editor(request: HttpRequest, segment: Segment | None) -> HttpResponse:
         status = 400
     else:
         initial = {"criteria": segment.criteria if segment else {"match": "all", "conditions": []}}
+        initial["mode"] = segment.mode if segment else SegmentMode.MANUAL
+        initial["sync_schedule"] = segment.sync_schedule if segment else SyncSchedule.OFF
         if segment is not None:
             initial |= {"name": segment.name, "description": segment.description}
         form = SegmentForm(initial=initial)
@@ -299,6 +320,19 @@ def member_chart(runs: list[SyncRun]) -> dict | None:
     }
 
 
+def schedule_context(segment: Segment) -> dict:
+    """The segment page's scheduled sync: its label, next run (due or not) and staleness."""
+    now = timezone.now()
+    upcoming = next_run(segment)
+    return {
+        "label": SyncSchedule(segment.sync_schedule).label,
+        "on": segment.sync_schedule != SyncSchedule.OFF,
+        "next_run": upcoming,
+        "overdue": upcoming is not None and upcoming <= now,
+        "stale": is_stale(segment, now),
+    }
+
+
 def _render_detail(request: HttpRequest, segment: Segment, status: int = 200) -> HttpResponse:
     runs = SyncRun.objects.filter(segment=segment).select_related("triggered_by")
     runs = list(runs[:RUN_HISTORY])
@@ -309,11 +343,21 @@ def _render_detail(request: HttpRequest, segment: Segment, status: int = 200) ->
         "runs": runs,
         "chart": member_chart(runs),
         "last_summary": sync_summary(last_run) if last_run else "",
+        "schedule": schedule_context(segment),
         "used_by": services.segments_using("segment", segment.pk),
+        **_recent_changes_context(segment),
+        "jobs": [job_context(job) for job in _running_jobs(request, segment)],
+        "export_in_background": segment.member_count > settings.COHORT_EXPORT_JOB_ABOVE,
         "can_add_contacts": request.user.has_perm(MANAGE)
         and request.user.has_perm("contacts.view_contact"),
     }
     return render(request, "segments/segment_detail.html", context, status=status)
+
+
+def _running_jobs(request: HttpRequest, segment: Segment) -> list:
+    """Syncs and exports of this segment still running, that this person may follow."""
+    jobs = visible_jobs(request.user).filter(segment=segment, state__in=ACTIVE_STATES)
+    return list(jobs.order_by("created_at")[:5])
 
 
 def _segment(pk: int) -> Segment:
@@ -331,21 +375,57 @@ def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_detail(request, segment)
 
 
+# --- who joined and left ----------------------------------------------------------------------
+
+
+def _recent_changes_context(segment: Segment) -> dict:
+    """The segment page's panel of the latest joins and leaves."""
+    changes = services.membership_changes(segment)[:RECENT_CHANGES]
+    return {"segment": segment, "recent_changes": list(changes)}
+
+
+@login_required
+@view_required
+@require_GET
+def segment_changes(request: HttpRequest, pk: int) -> HttpResponse:
+    """Who joined and left: htmx refreshes the segment page's panel of the latest; a plain
+    request gets every change, page by page, optionally only joins or only leaves."""
+    segment = _segment(pk)
+    if _is_partial(request):
+        return render(request, "segments/_changes.html", _recent_changes_context(segment))
+    change = request.GET.get("change", "").strip()
+    try:
+        changes = services.membership_changes(segment, change or None)
+    except ValueError as error:
+        messages.error(request, str(error))
+        changes, status = services.membership_changes(segment), 400
+        change = ""
+    else:
+        status = 200
+    number = positive_int(request.GET.get("page"), 1, MAX_PAGE)
+    context = {
+        "segment": segment,
+        "page": fetch_page(changes, number, CHANGES_PAGE_SIZE),
+        "kind": change,
+        "kinds": MembershipChangeKind.choices,
+    }
+    return render(request, "segments/segment_changes.html", context, status=status)
+
+
 @login_required
 @manage_required
 @require_POST
 def segment_sync(request: HttpRequest, pk: int) -> HttpResponse:
-    """Sync: re-evaluate the criteria and replace the membership; the result is shown."""
+    """Sync: a background job re-evaluates the criteria; the page follows its progress.
+
+    Without a broker the job has run by now, and its outcome is the message.
+    """
     segment = _segment(pk)
-    try:
-        run = sync_segment(segment, request.user)
-    except SyncInProgress as error:
-        messages.error(request, str(error))
-        return _render_detail(request, segment, status=409)
-    if run.outcome == SyncOutcome.FAILED:
-        messages.error(request, f"Sync failed; the membership is unchanged. {run.error}")
-    else:
-        messages.success(request, f"Synced: {sync_summary(run)}.")
+    job = request_sync(segment, request.user)
+    if job.state == JobState.SUCCEEDED:
+        messages.success(request, job_summary(job))
+    elif job.state == JobState.FAILED:
+        messages.error(request, job.error)
     return redirect("segment_detail", segment.pk)
 
 
@@ -367,7 +447,11 @@ def _after_member_change(
             "changed": True,
             "added": added,
         }
-        return render(request, "segments/_members.html", context, status=status)
+        response = render(request, "segments/_members.html", context, status=status)
+        if not error:
+            # The panel of recent changes (segments/_changes.html) reloads on this event.
+            response["HX-Trigger"] = "segmentMembersEdited"
+        return response
     if error:
         messages.error(request, error)
     else:
@@ -393,7 +477,11 @@ def segment_member_add(request: HttpRequest, pk: int) -> HttpResponse:
         return _after_member_change(
             request, segment, error="That contact does not exist (any more).", status=400
         )
-    if services.add_member(segment, contact, request.user):
+    try:
+        added = services.add_member(segment, contact, request.user)
+    except ValidationError as refused:  # a live segment would drop them at once
+        return _after_member_change(request, segment, error=" ".join(refused.messages), status=400)
+    if added:
         note = f"Added {contact} by hand: syncs keep them while they match a condition."
     else:
         note = f"{contact} is already a member."
@@ -452,12 +540,27 @@ def segment_contact_search(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @view_required
 @require_GET
-def segment_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+def segment_export(request: HttpRequest, pk: int) -> HttpResponse:
     """Export CSV: the members, streamed (memory stays flat at any size)."""
     segment = get_object_or_404(Segment, pk=pk)
     response = StreamingHttpResponse(csv_chunks(segment), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{export_filename(segment)}"'
     return response
+
+
+@login_required
+@view_required
+@require_POST
+def segment_export_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """Export CSV of a large segment: a background job writes the file to download.
+
+    The page follows the job and offers the file when it is written.
+    """
+    segment = _segment(pk)
+    job = request_export(segment, request.user)
+    if job.finished:
+        return redirect("job_detail", job.pk)
+    return redirect("segment_detail", segment.pk)
 
 
 @login_required

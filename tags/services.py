@@ -18,6 +18,8 @@ from django.utils.text import slugify
 from accounts.models import User
 from audit.choices import Action
 from audit.services import record_event
+from contacts.models import Contact
+from segments.live import any_live_segment, contacts_changed
 from segments.services import SegmentInUse, ensure_unused
 from tags.colors import palette_color_for
 from tags.models import Tag, validate_tag_name
@@ -173,6 +175,8 @@ def attach_tag(record: Model, tag: Tag) -> bool:
         created = cursor.rowcount == 1
     if created:
         _bump([tag.pk], taggable.counter, 1)
+        if taggable.model is Contact:
+            contacts_changed([record.pk])  # live segments may test the tag
     return created
 
 
@@ -186,6 +190,8 @@ def detach_tag(record: Model, tag: Tag) -> bool:
         return False  # deleted or merged away meanwhile, and its links with it
     deleted, _ = taggable.link_model.objects.filter(record=record, tag=tag).delete()
     _bump([tag.pk], taggable.counter, -deleted)
+    if deleted and taggable.model is Contact:
+        contacts_changed([record.pk])  # live segments may test the tag
     return bool(deleted)
 
 
@@ -254,29 +260,45 @@ def _bulk_tag(
         return BulkTagResult(added=0, removed=0)
     added = removed = 0
     now = timezone.now()
+    # Live segments re-evaluate the contacts whose tags changed: only then do the
+    # statements return ids, and only those of links really added or removed.
+    returning = taggable.model is Contact and any_live_segment()
+    changed: set[int] = set()
     with connection.cursor() as cursor:
+
+        def execute(sql: str, sql_params: list) -> int:
+            if not returning:
+                cursor.execute(sql, sql_params)
+                return cursor.rowcount
+            cursor.execute(f"{sql} RETURNING record_id", sql_params)
+            ids = [row[0] for row in cursor.fetchall()]
+            changed.update(ids)
+            return len(ids)
+
         for tag in add:
-            cursor.execute(
+            count = execute(
                 f"INSERT INTO {link_table} (record_id, tag_id, created_at) "
                 f"SELECT r.record_pk, %s, %s FROM ({select_sql}) AS r WHERE NOT EXISTS ("
                 f"SELECT 1 FROM {link_table} l WHERE l.record_id = r.record_pk AND l.tag_id = %s) "
                 f"ON CONFLICT DO NOTHING",
                 [tag.pk, now, *params, tag.pk],
             )
-            _bump([tag.pk], taggable.counter, cursor.rowcount)
-            added += cursor.rowcount
-            if audit and cursor.rowcount:
-                record_bulk_tagging(user, Action.TAG_BULK_ADDED, tag, taggable, cursor.rowcount)
+            _bump([tag.pk], taggable.counter, count)
+            added += count
+            if audit and count:
+                record_bulk_tagging(user, Action.TAG_BULK_ADDED, tag, taggable, count)
         for tag in remove:
-            cursor.execute(
+            count = execute(
                 f"DELETE FROM {link_table} WHERE tag_id = %s "
                 f"AND record_id IN (SELECT r.record_pk FROM ({select_sql}) AS r)",
                 [tag.pk, *params],
             )
-            _bump([tag.pk], taggable.counter, -cursor.rowcount)
-            removed += cursor.rowcount
-            if audit and cursor.rowcount:
-                record_bulk_tagging(user, Action.TAG_BULK_REMOVED, tag, taggable, cursor.rowcount)
+            _bump([tag.pk], taggable.counter, -count)
+            removed += count
+            if audit and count:
+                record_bulk_tagging(user, Action.TAG_BULK_REMOVED, tag, taggable, count)
+    if changed:
+        contacts_changed(changed)
     return BulkTagResult(added=added, removed=removed)
 
 
@@ -315,17 +337,27 @@ def merge_tags(source: Tag, target: Tag, *, user: User | None = None) -> Tag:
     if had is None:  # merged or deleted by someone else since this request loaded it
         raise TagError(f"Tag “{source.name}” no longer exists; nothing was merged.")
     moved = {}
+    # Contacts that gain the target tag may enter or leave live segments (the source tag
+    # cannot matter: no criteria name it); their ids are returned only when some are live.
+    live = any_live_segment()
     with connection.cursor() as cursor:
         for taggable in TAGGABLE_TYPES.values():
             table = taggable.link_model._meta.db_table
+            returning = live and taggable.model is Contact
             cursor.execute(
                 f"INSERT INTO {table} (record_id, tag_id, created_at) "
                 f"SELECT s.record_id, %s, s.created_at FROM {table} s WHERE s.tag_id = %s "
                 f"AND NOT EXISTS (SELECT 1 FROM {table} t WHERE t.tag_id = %s "
-                f"AND t.record_id = s.record_id) ON CONFLICT DO NOTHING",
+                f"AND t.record_id = s.record_id) ON CONFLICT DO NOTHING"
+                + (" RETURNING record_id" if returning else ""),
                 [target.pk, source.pk, target.pk],
             )
-            moved[taggable.key] = cursor.rowcount
+            if returning:
+                gained = [row[0] for row in cursor.fetchall()]
+                moved[taggable.key] = len(gained)
+                contacts_changed(gained)
+            else:
+                moved[taggable.key] = cursor.rowcount
     details = {
         "source": {"id": source.pk, "name": source.name},
         "target": {"id": target.pk, "name": target.name},
@@ -345,7 +377,11 @@ def merge_tags(source: Tag, target: Tag, *, user: User | None = None) -> Tag:
 
 @transaction.atomic
 def delete_tag(tag: Tag, *, user: User | None = None) -> int:
-    """Delete the tag and its links (never the records); returns how many records lost it."""
+    """Delete the tag and its links (never the records); returns how many records lost it.
+
+    Live segments need not hear of it: no segment's criteria name the tag (or the
+    delete is refused), so no contact's match changes.
+    """
     _lock_in_order(tag)
     _ensure_not_in_criteria(tag)
     tag.refresh_from_db()

@@ -5,6 +5,7 @@ logic of their own. Seeing tags needs "view crm tags", changing them "manage crm
 tags"; attaching and detaching need the change permission of the record's type.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -13,13 +14,14 @@ from django.db.models import Case, F, IntegerField, Model, Value, When
 from django.db.models.functions import Lower
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import resolve, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cohort.paging import MAX_PAGE, fetch_page, positive_int
 from tags import services
 from tags.colors import palette_color_for
 from tags.forms import NAME_REQUIRED, BulkTagForm, TagForm, TagMergeForm
+from tags.jobs import list_filterset_class, request_bulk_tagging
 from tags.models import Tag
 from tags.records import TAGGABLE_TYPES, TaggableType
 from tags.templatetags.tag_chips import record_tags_context, suggestion
@@ -310,10 +312,9 @@ def tag_suggest(request: HttpRequest) -> HttpResponse:
 # --- Bulk actions on the contacts, leads and deals lists -----------------------------------
 
 
-def _list_filterset_class(taggable: TaggableType):
-    """The FilterSet the list page uses, so "all matching this filter" means the same rows."""
-    list_view = resolve(reverse(f"{taggable.model._meta.model_name}_list")).func.view_class
-    return list_view.filterset_class
+def _capped_count(records) -> int:
+    """The number of records, counted only up to one past the background-job threshold."""
+    return records.order_by()[: settings.COHORT_BULK_TAG_JOB_ABOVE + 1].count()
 
 
 def _count(n: int, taggable: TaggableType) -> str:
@@ -342,7 +343,7 @@ def bulk_tags(request: HttpRequest, record_type: str) -> HttpResponse:
     data = form.cleaned_data
     model = taggable.model
     if data["all_matching"]:
-        filterset = _list_filterset_class(taggable)(
+        filterset = list_filterset_class(taggable)(
             query, queryset=model.objects.all(), request=request
         )
         if not filterset.is_valid():
@@ -353,6 +354,18 @@ def bulk_tags(request: HttpRequest, record_type: str) -> HttpResponse:
         records = model.objects.filter(pk__in=data["ids"])
 
     adding = data["op"] == "add"
+    matched = len(data["ids"]) if not data["all_matching"] else _capped_count(records)
+    if matched > settings.COHORT_BULK_TAG_JOB_ABOVE:
+        tags = {"add" if adding else "remove": data["tags"]}
+        job = request_bulk_tagging(
+            taggable,
+            ids=None if data["all_matching"] else data["ids"],
+            query=query if data["all_matching"] else None,
+            user=request.user,
+            matched=records.count(),
+            **tags,
+        )
+        return redirect("job_detail", job.pk)
     changed = {}
     try:
         with transaction.atomic():

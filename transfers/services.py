@@ -25,8 +25,11 @@ from django_countries import countries
 from accounts.models import User
 from audit.choices import Action
 from cohort.csv_export import FORMULA_STARTS
+from cohort.planner import STATISTICS_REFRESH_AFTER, refresh_statistics
 from contacts.forms import ContactForm
+from contacts.models import Contact
 from deals.choices import CLOSED_STAGES, CURRENCY_CODES
+from segments.live import contacts_changed
 from tags.models import Tag
 from tags.records import TAGGABLE_TYPES, TaggableType
 from tags.services import bulk_tag, create_tag, find_tag_by_name, record_bulk_tagging
@@ -591,6 +594,13 @@ def run_import(plan: ImportPlan, *, user: User | None, mode: str = VALID_ONLY) -
     _apply_updates(model, plan.updates)
     row_pks.update((number, pk) for number, pk, _ in plan.updates)
     _attach_tags(taggable, plan, row_pks, user)
+    if len(plan.new) >= STATISTICS_REFRESH_AFTER:
+        # Before the commit runs the deferred foreign key checks of every new row.
+        refresh_statistics(connection.alias, model, taggable.link_model)
+    if model is Contact:
+        # Live segments re-evaluate every contact imported or updated, after the commit.
+        # (Imported deals and leads name no contact, so they change no contact's match.)
+        contacts_changed(row_pks.values())
     plan.imported = True
     return plan
 

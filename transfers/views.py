@@ -5,6 +5,7 @@ no import rules of their own. Importing needs the record type's add permission
 (and change to update existing records); exporting needs its view permission.
 """
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
@@ -22,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from cohort.csv_export import csv_chunks
 from tags.records import TAGGABLE_TYPES, TaggableType
 from transfers import export, services, uploads
+from transfers.jobs import request_import
 from transfers.services import ALL_OR_NOTHING, SKIP, UPDATE, VALID_ONLY, ImportFileError
 
 PREVIEW_ROWS = 5
@@ -116,6 +118,22 @@ def import_review(request: HttpRequest, record_type: str, token: str) -> HttpRes
     status = 200
     if request.method == "POST":
         action = request.POST.get("action")
+        if action == "import" and len(csv_file.rows) > settings.COHORT_IMPORT_JOB_ABOVE:
+            try:
+                services.check_mapping(record_type, mapping)
+            except ImportFileError as error:
+                context["error"] = str(error)
+                return render(request, "transfers/import_review.html", context, status=400)
+            job = request_import(
+                record_type,
+                token,
+                user=request.user,
+                mapping=mapping,
+                on_duplicate=on_duplicate,
+                mode=mode,
+                rows=len(csv_file.rows),
+            )
+            return redirect("job_detail", job.pk)
         try:
             plan = services.plan_import(
                 record_type, csv_file, mapping, user=request.user, on_duplicate=on_duplicate

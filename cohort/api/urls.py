@@ -5,6 +5,7 @@ from audit.api.views import AuditEntryViewSet
 from cohort.api.routers import OptionalSlashRouter
 from contacts.api.views import ContactViewSet
 from deals.api.views import DealViewSet
+from jobs.api.views import JobViewSet
 from leads.api.views import LeadViewSet
 from tags.api.views import TagViewSet
 
@@ -15,5 +16,6 @@ router.register("deals", DealViewSet)
 router.register("activities", ActivityViewSet)
 router.register("tags", TagViewSet)
 router.register("audit", AuditEntryViewSet)
+router.register("jobs", JobViewSet, basename="job")
 
 urlpatterns = router.urls

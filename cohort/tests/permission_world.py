@@ -27,6 +27,7 @@ from contacts.models import Contact
 from deals.models import Deal
 from leads.models import Lead
 from segments import services as segment_services
+from segments.jobs import request_export
 from tags import services as tag_services
 from tags.models import Tag
 from tags.records import TAGGABLE_TYPES
@@ -129,6 +130,7 @@ class World:
     segment: object
     tokens: dict[str, IssuedToken] = field(default_factory=dict)
     uploads: dict[str, str] = field(default_factory=dict)
+    jobs: dict[str, object] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
 
     def record(self, record_type: str):
@@ -142,6 +144,10 @@ class World:
         model = apps.get_model("audit", "AuditEntry")
         return model.objects.order_by("-pk").first()
 
+    def own_job(self, identity: str):
+        """The identity's own job; visitors, who have none, aim at the Administrator's."""
+        return self.jobs[identity if self.users[identity] else ADMINISTRATOR]
+
     def sign_in_everyone(self) -> None:
         """A token, a session and an uploaded import file (with its error list) per user."""
         for identity, user in self.users.items():
@@ -152,6 +158,8 @@ class World:
             upload = uploads.store_upload(user, IMPORT_CSV)
             uploads.store_errors(user, upload, [["row", "error"]])
             self.uploads[identity] = upload
+            # Without a broker the export job runs at once, so there is a file to download.
+            self.jobs[identity] = request_export(self.segment, user)
             self.clients.page.cookies.clear()  # else logging in flushes the last one's session
             self.clients.page.force_login(user)
             self.sessions[identity] = self.clients.page.cookies[settings.SESSION_COOKIE_NAME].value
@@ -180,6 +188,8 @@ class World:
     def _page_pk(self, name: str, identity: str, record_type: str) -> int:
         if name.startswith("record_tag"):
             return self.record(record_type).pk
+        if name.startswith("job_"):
+            return self.own_job(identity).pk
         if name == "token_revoke":
             # Anyone may only revoke their own token; visitors aim at someone else's.
             return self.tokens[identity if self.users[identity] else ADMINISTRATOR].token.pk
@@ -204,6 +214,8 @@ class World:
             param = match.group(1)
             if param == "record_type":
                 return record_type
+            if param == "id" and collection == "jobs":
+                return str(self.own_job(identity).pk)
             if param == "id":
                 obj = getattr(self, API_OBJECTS[collection])
                 return str(obj.pk if obj is not None else 0)

@@ -34,6 +34,7 @@ from contacts.models import Contact
 from deals.models import Deal
 from leads.models import Lead
 from segments import services as segment_services
+from segments.jobs import request_export
 from segments.sync import sync_segment
 from tags import services as tag_services
 
@@ -120,6 +121,7 @@ def real_ids(admin_user) -> dict[str, list[int]]:
     )
     sync_segment(segment, admin_user)
     segment_services.add_member(segment, contacts[4], admin_user)
+    export = request_export(segment, admin_user)  # a job, with a file to download
     return {
         "contacts": [c.pk for c in contacts],
         "leads": [lead.pk for lead in leads],
@@ -127,6 +129,7 @@ def real_ids(admin_user) -> dict[str, list[int]]:
         "activities": [a.pk for a in activities],
         "tags": [hot.pk, cold.pk],
         "segments": [segment.pk],
+        "jobs": [str(export.pk)],
     }
 
 

@@ -94,7 +94,8 @@ def world(db, manager) -> SimpleNamespace:
     "pattern",
     [
         r'INSERT INTO "?segments_segmentmember\b',  # after the leavers were deleted
-        r'INSERT INTO "segments_syncrun"',  # after the membership was replaced
+        r'INSERT INTO "segments_syncrun"',  # the run, made before the membership changes
+        r'UPDATE "segments_syncrun"',  # its counts, after the membership was replaced
         r'UPDATE "segments_segment"',  # the last statement
     ],
 )

@@ -180,7 +180,8 @@ def _poison_through_api(api, payload: str) -> World:
             format="json",
         )
     )
-    assert api.post(f"/api/crm/segments/{segment_id}/sync").status_code == 200
+    synced = api.post(f"/api/crm/segments/{segment_id}/sync")
+    assert (synced.status_code, synced.json()["state"]) == (202, "succeeded")
     return World(
         contact=Contact.objects.get(pk=contact_id),
         lead=Lead.objects.get(pk=lead_id),

@@ -38,7 +38,7 @@ from cohort.tests.permission_world import (
 LOGIN = "302 to the login page"
 ELSEWHERE = "302 elsewhere"
 ALLOWED = "allowed"  # not refused: anything but 401, 403, the login page, 404, 405 or 5xx
-OK, CREATED, NO_CONTENT, UNAUTHORIZED, FORBIDDEN = 200, 201, 204, 401, 403
+OK, CREATED, ACCEPTED, NO_CONTENT, UNAUTHORIZED, FORBIDDEN = 200, 201, 202, 204, 401, 403
 
 WHO = {"A": ADMINISTRATOR, "M": SALES_MANAGER, "R": SALES_REP, "V": VIEWER, "S": SEGMENTS_VIEWER}
 
@@ -83,6 +83,7 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("GET", "audit_list"): page("A"),
     ("GET", "api_schema"): everyone(OK),  # the API's description is public; its data is not
     ("GET", "api_docs"): everyone(OK),
+    ("GET", "healthz"): everyone(OK),  # for load balancers: says only whether it can serve
     # --- contacts, leads, deals ---
     ("GET", "contact_list"): page(RECORDS_VIEW),
     ("GET", "contact_add"): page(RECORDS_ADD),
@@ -137,6 +138,7 @@ MATRIX: dict[tuple[str, str], dict] = {
     # --- CRM → Segments ---
     ("GET", "segment_list"): page(SEGMENTS_VIEW),
     ("GET", "segment_detail"): page(SEGMENTS_VIEW),
+    ("GET", "segment_changes"): page(SEGMENTS_VIEW),  # who joined and left
     ("GET", "segment_export"): page(SEGMENTS_VIEW),
     ("GET", "segment_add"): page(SEGMENTS_MANAGE),
     ("POST", "segment_add"): page(SEGMENTS_MANAGE, ALLOWED),
@@ -146,6 +148,10 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("GET", "segment_delete"): page(SEGMENTS_MANAGE),
     ("POST", "segment_delete"): page(SEGMENTS_MANAGE, ALLOWED),
     ("POST", "segment_sync"): page(SEGMENTS_MANAGE, ALLOWED),
+    ("POST", "segment_export_job"): page(SEGMENTS_VIEW, ALLOWED),
+    ("GET", "job_list"): page(SIGNED_IN),
+    ("GET", "job_detail"): page(SIGNED_IN),
+    ("GET", "job_download"): page(SIGNED_IN),
     ("POST", "segment_member_add"): page(SEGMENTS_MANAGE, ALLOWED),
     ("POST", "segment_member_remove"): page(SEGMENTS_MANAGE, ALLOWED),
     ("GET", "segment_contact_search"): page(SEGMENTS_MANAGE),  # also needs view contacts
@@ -204,11 +210,18 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("DELETE", "/api/crm/segments/{id}/contacts/{contact_id}/"): api(SEGMENTS_MANAGE, NO_CONTENT),
     ("GET", "/api/crm/segments/{id}/export.csv/"): api(SEGMENTS_VIEW),
     ("GET", "/api/crm/segments/{id}/runs/"): api(SEGMENTS_VIEW),
-    ("POST", "/api/crm/segments/{id}/sync/"): api(SEGMENTS_MANAGE),
+    ("GET", "/api/crm/segments/{id}/changes/"): api(SEGMENTS_VIEW),
+    ("POST", "/api/crm/segments/{id}/sync/"): api(SEGMENTS_MANAGE, ACCEPTED),
+    ("POST", "/api/crm/segments/{id}/export/"): api(SEGMENTS_VIEW, ACCEPTED),
     ("GET", "/api/crm/segments/fields/"): api(SEGMENTS_VIEW),
     ("POST", "/api/crm/segments/preview/"): api(SEGMENTS_MANAGE),
     ("GET", "/api/crm/audit/"): api("A"),
     ("GET", "/api/crm/audit/{id}/"): api("A"),
+    # Background jobs: everyone follows their own (each identity asks for its own job;
+    # someone else's is a 404, in jobs/tests).
+    ("GET", "/api/crm/jobs/"): api(SIGNED_IN),
+    ("GET", "/api/crm/jobs/{id}/"): api(SIGNED_IN),
+    ("GET", "/api/crm/jobs/{id}/download/"): api(SIGNED_IN),
 }
 
 # Endpoints added alongside this test (audit log, password change): should one go
@@ -224,6 +237,7 @@ EXPECTED_SOON = {
 # Every path answers with and without its trailing slash; these are tried both ways.
 BOTH_SPELLINGS = {
     ("GET", "dashboard"),
+    ("GET", "healthz"),
     ("GET", "contact_list"),
     ("POST", "deal_delete"),
     ("GET", "segment_detail"),
@@ -364,9 +378,16 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
     Django's TestCase does for setUpTestData); every request of a case runs in a savepoint
     of its own, rolled back too, so each sees them as made."""
     imports = tmp_path_factory.mktemp("imports")  # uploads stay out of the repository's var/
-    with django_db_blocker.unblock(), transaction.atomic(), override_settings(VAR_DIR=imports):
+    files = override_settings(VAR_DIR=imports, COHORT_JOB_FILES_DIR=imports / "job-files")
+    with django_db_blocker.unblock(), transaction.atomic(), files:
         yield make_world(Clients())
         transaction.set_rollback(True)
+
+
+@pytest.fixture(autouse=True)
+def job_files():
+    """Export files stay where the world's jobs wrote them (its override_settings): the
+    conftest's job_files would point each test at an empty folder of its own."""
 
 
 @pytest.fixture(autouse=True)

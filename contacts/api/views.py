@@ -1,7 +1,10 @@
+from django.db import transaction
+
 from cohort.api.viewsets import RecordViewSet
 from contacts.api.serializers import ContactSerializer
 from contacts.filtersets import ContactFilterSet
 from contacts.models import Contact
+from segments.live import contacts_changed
 from tags.api.views import TaggedRecordViewSetMixin, prefetch_tags
 
 
@@ -9,3 +12,15 @@ class ContactViewSet(TaggedRecordViewSetMixin, RecordViewSet):
     queryset = prefetch_tags(Contact.objects.select_related("owner"))
     serializer_class = ContactSerializer
     filterset_class = ContactFilterSet
+
+    # Live segments re-evaluate a contact created or changed (its deletion takes its
+    # memberships with it, and changes no other contact's match).
+    def perform_create(self, serializer):
+        with transaction.atomic():
+            super().perform_create(serializer)
+            contacts_changed([serializer.instance.pk])
+
+    def perform_update(self, serializer):
+        with transaction.atomic():
+            super().perform_update(serializer)
+            contacts_changed([serializer.instance.pk])

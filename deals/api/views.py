@@ -2,10 +2,25 @@ from cohort.api.viewsets import RecordViewSet
 from deals.api.serializers import DealSerializer
 from deals.filtersets import DealFilterSet
 from deals.models import Deal
+from deals.services import save_deal
 from tags.api.views import TaggedRecordViewSetMixin, prefetch_tags
 
 
 class DealViewSet(TaggedRecordViewSetMixin, RecordViewSet):
+    """Deals are saved by deals.services, which tells live segments about their contacts."""
+
     queryset = prefetch_tags(Deal.objects.select_related("owner"))
     serializer_class = DealSerializer
     filterset_class = DealFilterSet
+
+    def perform_create(self, serializer):
+        # A new deal belongs to whoever creates it unless the request names an owner.
+        data = serializer.validated_data
+        owner = data.get("owner", self.request.user)
+        serializer.instance = save_deal(Deal(**{**data, "owner": owner}))
+
+    def perform_update(self, serializer):
+        deal = serializer.instance
+        for field, value in serializer.validated_data.items():
+            setattr(deal, field, value)
+        save_deal(deal)

@@ -1,10 +1,12 @@
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contacts.api.serializers import ContactSerializer
-from segments.choices import AddedHow
+from segments.choices import AddedHow, SyncSchedule
 from segments.criteria.registry import MATCHES, MAX_CONDITIONS, MAX_DEPTH
-from segments.models import Segment, SyncRun
+from segments.models import MembershipChange, Segment, SyncRun
+from segments.schedule import is_stale
 
 CRITERIA_SCHEMA = {
     "type": "object",
@@ -69,6 +71,10 @@ class SyncRunSerializer(serializers.ModelSerializer):
 class SegmentSerializer(serializers.ModelSerializer):
     criteria = CriteriaField(required=False)
     last_run = SyncRunSerializer(read_only=True, allow_null=True)
+    is_stale = serializers.SerializerMethodField(
+        help_text="A scheduled segment whose last successful sync is older than its interval "
+        "(plus two minutes' grace): its scheduled syncs are not running or keep failing."
+    )
 
     class Meta:
         model = Segment
@@ -77,6 +83,10 @@ class SegmentSerializer(serializers.ModelSerializer):
             "name",
             "description",
             "criteria",
+            "mode",
+            "sync_schedule",
+            "next_sync_at",
+            "is_stale",
             "member_count",
             "last_synced_at",
             "last_run",
@@ -91,6 +101,31 @@ class SegmentSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
+        extra_kwargs = {
+            "mode": {
+                "help_text": "manual (the default): members change at each sync. live: "
+                "members follow changes to contacts, their tags, deals and activities within "
+                "seconds. Making a segment live, or changing a live segment's criteria, "
+                "starts one full sync."
+            },
+            "sync_schedule": {
+                "help_text": "Manual segments only: sync on their own every 15 minutes, hourly "
+                "or daily (off, the default: only when asked). The first scheduled sync is one "
+                "interval after the schedule is set; every successful sync starts the interval "
+                "anew. Live segments refuse any value but off.",
+                "error_messages": {
+                    "invalid_choice": "Choose one of "
+                    + ", ".join(f"“{value}”" for value in SyncSchedule.values)
+                    + ", not “{input}”."
+                },
+            },
+            "next_sync_at": {
+                "help_text": "When the next scheduled sync is due; null without a schedule."
+            },
+        }
+
+    def get_is_stale(self, segment: Segment) -> bool:
+        return is_stale(segment, timezone.now())
 
 
 class SegmentMemberSerializer(ContactSerializer):
@@ -101,6 +136,26 @@ class SegmentMemberSerializer(ContactSerializer):
 
     class Meta(ContactSerializer.Meta):
         fields = [*ContactSerializer.Meta.fields, "added_how", "added_at"]
+
+
+class MembershipChangeSerializer(serializers.ModelSerializer):
+    """A contact joining or leaving: when, and why (a sync run, a live update, by hand)."""
+
+    contact_name = serializers.StringRelatedField(source="contact", read_only=True)
+
+    class Meta:
+        model = MembershipChange
+        fields = [
+            "id",
+            "contact",
+            "contact_name",
+            "change",
+            "changed_at",
+            "reason",
+            "sync_run",
+            "changed_by",
+        ]
+        read_only_fields = fields
 
 
 class AddMemberSerializer(serializers.Serializer):

@@ -11,10 +11,12 @@ from rest_framework.response import Response
 
 from contacts.api.serializers import ContactSerializer
 from contacts.models import Contact
+from jobs.api.serializers import JobSerializer, accepted
 from segments import services
 from segments.api.permissions import SegmentPermission
 from segments.api.serializers import (
     AddMemberSerializer,
+    MembershipChangeSerializer,
     PreviewRequestSerializer,
     PreviewSerializer,
     RegistrySerializer,
@@ -22,11 +24,11 @@ from segments.api.serializers import (
     SegmentSerializer,
     SyncRunSerializer,
 )
-from segments.choices import SyncOutcome
+from segments.choices import MembershipChangeKind, SegmentMode, SyncSchedule
 from segments.criteria import describe_registry
 from segments.export import csv_chunks, export_filename
+from segments.jobs import request_export, request_sync
 from segments.models import Segment, SegmentMember, SyncRun
-from segments.sync import SyncInProgress, sync_segment
 from tags.models import Tag
 
 DETAIL_ONLY = {"detail": {"type": "string"}}
@@ -83,6 +85,8 @@ class SegmentViewSet(
             name=data["name"],
             description=data.get("description", ""),
             criteria=data.get("criteria"),
+            mode=data.get("mode", SegmentMode.MANUAL),
+            sync_schedule=data.get("sync_schedule", SyncSchedule.OFF),
             user=request.user,
         )
         return Response(self.get_serializer(segment).data, status=status.HTTP_201_CREATED)
@@ -98,6 +102,8 @@ class SegmentViewSet(
             name=data.get("name"),
             description=data.get("description"),
             criteria=data.get("criteria"),
+            mode=data.get("mode"),
+            sync_schedule=data.get("sync_schedule"),
         )
         return Response(self.get_serializer(segment).data)
 
@@ -114,25 +120,30 @@ class SegmentViewSet(
 
     @extend_schema(
         request=None,
-        responses={
-            200: SyncRunSerializer,
-            409: ERROR,
-            500: OpenApiResponse(SyncRunSerializer, description="The failed run, and `detail`."),
-        },
-        summary="Sync now: re-evaluate the criteria and replace the membership",
+        responses={202: JobSerializer},
+        summary="Sync now: a job re-evaluates the criteria and replaces the membership",
+        description="Answers 202 with the sync job (the one already queued or running, if "
+        "any); follow its `url` until `state` is `succeeded` (its `result` holds the counts) "
+        "or `failed` (`error` says why; the membership is then unchanged). Without a "
+        "broker the job has already run when the answer comes.",
     )
     @action(detail=True, methods=["post"], filter_backends=[])
     def sync(self, request, pk=None):
-        segment = self.get_object()
-        try:
-            run = sync_segment(segment, request.user)
-        except SyncInProgress as error:
-            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
-        body = SyncRunSerializer(run).data
-        if run.outcome == SyncOutcome.FAILED:
-            detail = f"Sync failed; the membership is unchanged. {run.error}"
-            return Response({**body, "detail": detail}, status=500)
-        return Response(body)
+        return accepted(
+            request_sync(self.get_object(), request.user), self.get_serializer_context()
+        )
+
+    @extend_schema(
+        request=None,
+        responses={202: JobSerializer},
+        summary="Export members as CSV in the background; the job's download_url has the file",
+        operation_id="segments_export_job",
+    )
+    @action(detail=True, methods=["post"], url_path="export", filter_backends=[])
+    def export_job(self, request, pk=None):
+        return accepted(
+            request_export(self.get_object(), request.user), self.get_serializer_context()
+        )
 
     @extend_schema(responses=SyncRunSerializer(many=True), summary="Sync history, newest first")
     @action(detail=True, methods=["get"], filter_backends=[])
@@ -140,6 +151,29 @@ class SegmentViewSet(
         segment = self.get_object()
         page = self.paginate_queryset(SyncRun.objects.filter(segment=segment))
         return self.get_paginated_response(SyncRunSerializer(page, many=True).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "change",
+                str,
+                enum=MembershipChangeKind.values,
+                description="Only joins or only leaves.",
+            )
+        ],
+        responses=MembershipChangeSerializer(many=True),
+        summary="Who joined and left, newest first: when, and why (sync, live update, by hand)",
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def changes(self, request, pk=None):
+        segment = self.get_object()
+        change = request.query_params.get("change")
+        try:
+            changes = services.membership_changes(segment, change)
+        except ValueError as error:
+            raise ValidationError({"change": [str(error).removeprefix("change: ")]}) from error
+        page = self.paginate_queryset(changes)
+        return self.get_paginated_response(MembershipChangeSerializer(page, many=True).data)
 
     # --- members ------------------------------------------------------------------------------
 

@@ -20,9 +20,12 @@ from contacts.models import Contact
 from segments.criteria.registry import FIELDS, Context, nothing
 
 
-def context(now: datetime | None = None) -> Context:
-    """Evaluate at `now` (default: this moment) with calendar dates in settings.TIME_ZONE."""
-    return Context(now=now or timezone.now(), zone=ZoneInfo(settings.TIME_ZONE))
+def context(now: datetime | None = None, *, few_contacts: bool = False) -> Context:
+    """Evaluate at `now` (default: this moment) with calendar dates in settings.TIME_ZONE;
+    `few_contacts` when only a few are evaluated (a live update), which plans differently."""
+    return Context(
+        now=now or timezone.now(), zone=ZoneInfo(settings.TIME_ZONE), few_contacts=few_contacts
+    )
 
 
 def _node(node: dict, ctx: Context) -> Q:

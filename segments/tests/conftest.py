@@ -1,5 +1,6 @@
 """Fixtures for segments' tests: a small named cast of contacts with tags, deals, activity."""
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from deals.models import Deal
-from segments import services
+from segments import services, sync
 from segments.criteria import matching_contacts, validate_criteria
 from segments.models import Segment
 from tags.models import ContactTag, Tag
@@ -181,3 +182,15 @@ def enterprise_people(db, admin_user, rep) -> dict:
         ),
         "eve": make_contact("Eve", last_name="Evans", email="eve@us.example", country="US"),
     }
+
+
+@pytest.fixture
+def slow_sync(monkeypatch):
+    """Hold the lock long enough that a second sync surely arrives while the first runs."""
+    replace = sync._replace_membership
+
+    def slowly(*args, **kwargs):
+        time.sleep(0.5)
+        return replace(*args, **kwargs)
+
+    monkeypatch.setattr(sync, "_replace_membership", slowly)

@@ -175,19 +175,32 @@ def test_delete_of_a_segment_another_uses_is_409(api, segment, admin_user):
 
 
 @pytest.mark.parametrize("slash", ["", "/"])
-def test_sync_returns_the_run(api, segment, admin_user, slash):
+def test_sync_answers_202_with_the_finished_job_without_a_broker(api, segment, admin_user, slash):
     response = api.post(f"{URL}/{segment.pk}/sync{slash}")
 
-    assert response.status_code == 200, response.json()
+    assert response.status_code == 202, response.json()
     body = response.json()
-    assert body["outcome"] == "succeeded"
-    assert (body["matched"], body["added"], body["removed"], body["members_after"]) == (2, 2, 0, 2)
-    assert body["triggered_by"] == admin_user.pk
-    assert body["segment"] == segment.pk
-    assert body["error"] == ""
+    assert response["Location"] == body["url"]
+    assert body["url"].endswith(f"/api/crm/jobs/{body['id']}")
+    assert (body["kind"], body["state"], body["progress"], body["error"]) == (
+        "segment_sync",
+        "succeeded",
+        100,
+        "",
+    )
+    result = body["result"]
+    assert (result["matched"], result["added"], result["removed"], result["members_after"]) == (
+        2,
+        2,
+        0,
+        2,
+    )
+    run = SyncRun.objects.get(pk=result["run_id"])
+    assert (run.triggered_by, run.segment) == (admin_user, segment)
+    assert api.get(body["url"]).json() == body
 
 
-def test_sync_in_progress_is_409(api, segment, monkeypatch):
+def test_sync_in_progress_is_a_failed_job_saying_so(api, segment, monkeypatch):
     def busy(segment, **kwargs):
         raise SyncInProgress(segment)
 
@@ -195,14 +208,14 @@ def test_sync_in_progress_is_409(api, segment, monkeypatch):
 
     response = api.post(f"{URL}/{segment.pk}/sync")
 
-    assert response.status_code == 409
-    assert response.json() == {
-        "detail": "A sync of “Americans” is already in progress; try again shortly."
-    }
+    assert response.status_code == 202
+    body = response.json()
+    assert body["state"] == "failed"
+    assert body["error"] == "A sync of “Americans” is already in progress; try again shortly."
     assert not SyncRun.objects.exists()
 
 
-def test_failed_sync_is_500_with_the_failed_run(api, synced, monkeypatch):
+def test_failed_sync_is_a_failed_job_with_the_failed_run(api, synced, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
@@ -210,11 +223,12 @@ def test_failed_sync_is_500_with_the_failed_run(api, synced, monkeypatch):
 
     response = api.post(f"{URL}/{synced.pk}/sync")
 
-    assert response.status_code == 500
+    assert response.status_code == 202
     body = response.json()
-    assert body["outcome"] == "failed"
-    assert body["error"] == "RuntimeError: boom"
-    assert body["detail"] == "Sync failed; the membership is unchanged. RuntimeError: boom"
+    assert body["state"] == "failed"
+    assert body["error"] == "Sync failed; the membership is unchanged. RuntimeError: boom"
+    assert body["result"]["outcome"] == "failed"
+    assert SyncRun.objects.get(pk=body["result"]["run_id"]).error == "RuntimeError: boom"
     assert SegmentMember.objects.count() == 2
 
 
@@ -317,7 +331,7 @@ def test_remove_member_by_hand(api, synced, cast):
     assert response.status_code == 204
     assert SegmentRemoval.objects.filter(segment=synced, contact=cast["Dee"]).exists()
     assert api.delete(path + "/").status_code == 404
-    assert api.post(f"{URL}/{synced.pk}/sync").json()["members_after"] == 1
+    assert api.post(f"{URL}/{synced.pk}/sync").json()["result"]["members_after"] == 1
 
 
 def test_remove_a_non_member_is_404(api, synced, cast):
@@ -455,7 +469,11 @@ def test_permissions_per_role(request, api_client_for, segment, cast, user_fixtu
     for method, path, payload, needs in requests_for(segment, cast["Ann"]):
         response = getattr(client, method)(path, payload, format="json")
         if needs in may:
-            assert response.status_code in (200, 201, 204, 404), (method, path, response.content)
+            assert response.status_code in (200, 201, 202, 204, 404), (
+                method,
+                path,
+                response.content,
+            )
         else:
             assert response.status_code == 403, (method, path)
             assert "detail" in response.json()

@@ -15,7 +15,7 @@ from django.db import IntegrityError
 from cohort.concurrency_testing import errors_in, in_threads
 from cohort.records import delete_record
 from contacts.models import Contact
-from segments import services, sync
+from segments import services
 from segments.models import Segment, SegmentMember, SegmentRemoval, SyncRun
 from segments.sync import SyncInProgress, sync_segment
 
@@ -23,18 +23,6 @@ from segments.sync import SyncInProgress, sync_segment
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 US = {"conditions": [{"field": "country", "operator": "equals", "value": "US"}]}
-
-
-@pytest.fixture
-def slow_sync(monkeypatch):
-    """Hold the lock long enough that a second sync surely arrives while the first runs."""
-    replace = sync._replace_membership
-
-    def slowly(*args, **kwargs):
-        time.sleep(0.5)
-        return replace(*args, **kwargs)
-
-    monkeypatch.setattr(sync, "_replace_membership", slowly)
 
 
 def member_ids(segment: Segment) -> set[int]:

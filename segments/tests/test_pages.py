@@ -421,16 +421,17 @@ def test_sync_result_counts_added_and_removed(browser_client, world):
     assert "Synced: +1 added, −1 removed, 3 members." in page.content.decode()
 
 
-def test_sync_in_progress_is_a_409(browser_client, world, monkeypatch):
+def test_sync_in_progress_says_so_and_changes_nothing(browser_client, world, monkeypatch):
     segment = world["segment"]
 
     def busy(segment, user, **kwargs):
         raise SyncInProgress(segment)
 
-    monkeypatch.setattr("segments.views.sync_segment", busy)
-    response = browser_client.post(f"/admin/crm-segments/{segment.pk}/sync")
-    assert response.status_code == 409
-    assert "already in progress" in response.content.decode()
+    monkeypatch.setattr("segments.jobs.sync_segment", busy)
+    response = browser_client.post(f"/admin/crm-segments/{segment.pk}/sync", follow=True)
+    assert response.redirect_chain == [(f"/admin/crm-segments/{segment.pk}", 302)]
+    assert "already in progress; try again shortly" in response.content.decode()
+    assert not SyncRun.objects.filter(segment=segment).exists()
 
 
 def test_failed_sync_is_shown_and_membership_kept(browser_client, world, monkeypatch):

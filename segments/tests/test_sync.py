@@ -175,7 +175,7 @@ def test_a_failed_sync_leaves_membership_intact_and_records_the_error(
     def broken_insert(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(sync, "_insert_newcomers", broken_insert)
+    monkeypatch.setattr(sync, "insert_newcomers", broken_insert)
     run = sync_segment(segment, manager)
 
     # then nothing changed but the history

@@ -1,5 +1,6 @@
 """Tags API: /api/crm/tags and the tag endpoints of every taggable record type."""
 
+from django.conf import settings
 from django.db.models import F, Prefetch
 from django.db.models.functions import Lower
 from django.http import QueryDict
@@ -11,6 +12,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from cohort.api.exceptions import Conflict
+from jobs.api.serializers import JobSerializer, accepted
 from tags import services
 from tags.api.permissions import RecordTaggingPermission, TagPermission
 from tags.api.serializers import (
@@ -21,6 +23,7 @@ from tags.api.serializers import (
     TagMergeSerializer,
     TagSerializer,
 )
+from tags.jobs import request_bulk_tagging
 from tags.models import Tag
 from tags.records import taggable_type_for
 
@@ -171,7 +174,12 @@ class TaggedRecordViewSetMixin:
             raise NotFound(f"Tag {tag_id} is not attached to this record.")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=BulkTagSerializer, responses=BulkTagResultSerializer)
+    @extend_schema(
+        request=BulkTagSerializer,
+        responses={200: BulkTagResultSerializer, 202: JobSerializer},
+        description="Up to COHORT_BULK_TAG_JOB_ABOVE (10,000) records are tagged at once "
+        "(200); more run as a background job (202 with the job; follow its `url`).",
+    )
     @action(
         detail=False,
         methods=["post"],
@@ -186,6 +194,18 @@ class TaggedRecordViewSetMixin:
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         records = self._bulk_records(data)
+        matched = records.count()
+        if matched > settings.COHORT_BULK_TAG_JOB_ABOVE:
+            job = request_bulk_tagging(
+                self.taggable_type,
+                ids=data.get("ids"),
+                query=None if "ids" in data else self._filter_query(data),
+                add=data.get("add", []),
+                remove=data.get("remove", []),
+                user=request.user,
+                matched=matched,
+            )
+            return accepted(job, self.get_serializer_context())
         try:
             result = services.bulk_tag(
                 self.taggable_type,
@@ -196,16 +216,21 @@ class TaggedRecordViewSetMixin:
             )
         except services.TagError as error:  # a tag deleted or merged since validation
             raise Conflict(str(error)) from error
-        body = {"matched": records.count(), "added": result.added, "removed": result.removed}
+        body = {"matched": matched, "added": result.added, "removed": result.removed}
         return Response(BulkTagResultSerializer(body).data)
+
+    @staticmethod
+    def _filter_query(data) -> QueryDict:
+        query = QueryDict(mutable=True)
+        for key, value in data["filter"].items():
+            query.setlist(key, [str(v) for v in (value if isinstance(value, list) else [value])])
+        return query
 
     def _bulk_records(self, data):
         model = self.taggable_type.model
         if "ids" in data:
             return model.objects.filter(pk__in=data["ids"])
-        query = QueryDict(mutable=True)
-        for key, value in data["filter"].items():
-            query.setlist(key, [str(v) for v in (value if isinstance(value, list) else [value])])
+        query = self._filter_query(data)
         filterset = self.filterset_class(query, queryset=model.objects.all(), request=self.request)
         if not filterset.is_valid():
             raise ValidationError({"filter": filterset.errors})

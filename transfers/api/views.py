@@ -3,6 +3,7 @@
 They check permissions and call transfers.services / transfers.export.
 """
 
+from django.conf import settings
 from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -16,10 +17,12 @@ from rest_framework.views import APIView
 
 from cohort import json_limits
 from cohort.csv_export import csv_chunks
+from jobs.api.serializers import JobSerializer, accepted
 from segments.api.views import CSVRenderer
 from tags.records import TAGGABLE_TYPES
-from transfers import export, services
+from transfers import export, services, uploads
 from transfers.api.serializers import ImportResultSerializer
+from transfers.jobs import request_import
 from transfers.services import ALL_OR_NOTHING, SKIP, UPDATE, VALID_ONLY, ImportFileError
 
 TRUE = {"1", "true", "yes", "on"}
@@ -56,7 +59,10 @@ class ImportView(APIView):
             }
         },
         parameters=[RECORD_TYPE],
-        responses=ImportResultSerializer,
+        responses={200: ImportResultSerializer, 202: JobSerializer},
+        description="A real import (dry_run=false) of more than COHORT_IMPORT_JOB_ABOVE "
+        "(100,000) rows runs as a background job: 202 with the job, whose `result` is this "
+        "same import report once it is done.",
         summary="Import records from a CSV file (dry run by default)",
         operation_id="records_import",
     )
@@ -86,19 +92,51 @@ class ImportView(APIView):
             raise ValidationError({"file": ["Attach the CSV as the multipart field “file”."]})
         if upload.size > services.MAX_UPLOAD_BYTES:
             raise ValidationError({"file": ["The file is larger than 20 MB; split it."]})
+        data = upload.read()
+        dry_run = str(request.data.get("dry_run", "true")).lower() in TRUE
+        if not dry_run:
+            job = self._import_in_background(
+                request, record_type, data, mapping, on_duplicate, mode
+            )
+            if job is not None:
+                return accepted(job, {"request": request})
         try:
             plan = services.import_csv(
                 record_type,
-                upload.read(),
+                data,
                 user=request.user,
                 mapping=mapping,
                 on_duplicate=on_duplicate,
                 mode=mode,
-                dry_run=str(request.data.get("dry_run", "true")).lower() in TRUE,
+                dry_run=dry_run,
             )
         except ImportFileError as error:
             raise ValidationError({"file": [str(error)]}) from None
         return Response(plan.as_dict(), status=status.HTTP_200_OK)
+
+    @staticmethod
+    def _import_in_background(request, record_type, data, mapping, on_duplicate, mode):
+        """A job for files over COHORT_IMPORT_JOB_ABOVE rows; None for smaller ones."""
+        try:
+            csv_file = services.read_csv(data)
+            if len(csv_file.rows) <= settings.COHORT_IMPORT_JOB_ABOVE:
+                return None
+            if mapping is None:
+                columns = services.propose_mapping(record_type, csv_file.header)
+            else:
+                columns = services.mapping_from_names(record_type, csv_file.header, mapping)
+        except ImportFileError as error:
+            raise ValidationError({"file": [str(error)]}) from None
+        token = uploads.store_upload(request.user, data)
+        return request_import(
+            record_type,
+            token,
+            user=request.user,
+            mapping=columns,
+            on_duplicate=on_duplicate,
+            mode=mode,
+            rows=len(csv_file.rows),
+        )
 
 
 class ExportView(APIView):

@@ -1,0 +1,31 @@
+"""Saving deals, and telling live segments about the contacts a deal counts for.
+
+A contact's deals are part of what segment criteria test (number of deals, open
+deals, value won, a deal in a stage), so a deal created, edited or deleted makes
+live segments re-evaluate its contact — and, when the deal moved, its former one.
+"""
+
+from django.db import transaction
+
+from deals.models import Deal
+from segments.live import contacts_changed
+
+
+@transaction.atomic
+def save_deal(deal: Deal) -> Deal:
+    """Save a new or edited deal; its contact, and the one it had before, are re-evaluated
+    by live segments after the commit."""
+    previous = (
+        Deal.objects.filter(pk=deal.pk).values_list("contact_id", flat=True).first()
+        if deal.pk
+        else None
+    )
+    deal.save()
+    contacts_changed({deal.contact_id, previous} - {None})
+    return deal
+
+
+def deal_deleted(deal: Deal) -> None:
+    """Call in the deleting transaction: the deal's contact is re-evaluated after the commit."""
+    if deal.contact_id is not None:
+        contacts_changed([deal.contact_id])

@@ -1,0 +1,13 @@
+"""The Celery task behind every background job (jobs.services.run_job does the work)."""
+
+from celery import shared_task
+
+from jobs import services
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def run_job_task(self, job_id: str) -> None:
+    try:
+        services.run_job(job_id)
+    except services.RetryLater as wait:
+        raise self.retry(countdown=wait.seconds) from wait

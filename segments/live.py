@@ -1,0 +1,407 @@
+"""Live segments: membership that follows changes to contacts within seconds.
+
+Every service that changes what segment criteria can see — a contact's fields, its
+tags, its deals, its activities (last activity), an import, a segment's membership
+(criteria may test it) — calls `contacts_changed` with the contact ids, inside its
+transaction. After the commit, one task per 1,000 ids (segments.tasks) runs
+`update_live_segments`: each live segment's criteria, compiled once by the same
+compiler a sync uses, restricted to those ids, and applied with the statements a
+sync uses (segments.membership), so the same rules hold:
+
+- contacts that match join by rule, unless someone removed them by hand;
+- members by rule that stop matching leave;
+- manual additions stay while they match a top-level condition (compile_keep).
+
+A batch is one transaction holding the live segments' row locks (the lock a sync
+and a manual add or remove take), taken by ascending id, so it waits for a running
+sync of one of them instead of interleaving with it, and commits once. Within it
+segments go in dependency order: one whose criteria test membership of another
+comes after it, and sees its new membership. `member_count` moves by exactly what
+joined and left.
+
+What a change of one contact cannot reach is handled elsewhere: relative-date
+conditions ("in the last 90 days") move with the clock, so a periodic task
+re-syncs live segments that use them (segments.tasks.sweep_live_segments); a sync
+that changes a segment lets the live segments that test membership of it follow
+(follow_sync_run).
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.db import connections, router, transaction
+from django.db.models import F
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+from cohort.celery import enqueue
+from contacts.models import Contact
+from segments.choices import ChangeReason, SegmentMode
+from segments.criteria import FIELDS, compile_criteria, compile_keep, context
+from segments.membership import (
+    ChangeLog,
+    Rows,
+    id_list_parameter,
+    id_list_sql,
+    select_ids,
+    update_within,
+)
+from segments.models import CriteriaReference, MembershipChange, Segment, SyncRun
+
+# Contacts re-evaluated per statement (and per task): one IN list of this many ids.
+BATCH_SIZE = 1_000
+# Where contacts_changed keeps a transaction's ids until it commits.
+_PENDING = "cohort_live_segments_pending"
+
+
+@dataclass(frozen=True)
+class LiveUpdate:
+    """What one re-evaluation did: how many contacts and live segments, joins and leaves."""
+
+    contacts: int
+    segments: int
+    joined: int
+    left: int
+
+    def __add__(self, other: LiveUpdate) -> LiveUpdate:
+        return LiveUpdate(
+            contacts=self.contacts + other.contacts,
+            segments=max(self.segments, other.segments),
+            joined=self.joined + other.joined,
+            left=self.left + other.left,
+        )
+
+
+NOTHING = LiveUpdate(contacts=0, segments=0, joined=0, left=0)
+
+
+def clean_ids(values: Iterable[int], name: str = "contact_ids") -> list[int]:
+    """The distinct ids in ascending order; ValueError, naming `name`, when one is not an id."""
+    if isinstance(values, str | bytes | dict) or not isinstance(values, Iterable):
+        raise ValueError(f"{name}: expected a list of ids, got {type(values).__name__}.")
+    ids = set()
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name}: {value!r} is not an id (a positive integer).")
+        ids.add(value)
+    return sorted(ids)
+
+
+def _database() -> str:
+    return router.db_for_write(Segment)
+
+
+def any_live_segment() -> bool:
+    """Whether some segment is live: one probe of a partial index that holds only those."""
+    return Segment.objects.using(_database()).filter(mode=SegmentMode.LIVE).exists()
+
+
+# --- after a change: collect, then schedule ------------------------------------------------------
+
+
+class _Pending:
+    """The contact ids a transaction changed, scheduled once when it commits."""
+
+    def __init__(self) -> None:
+        self.ids: set[int] = set()
+        self.flushed = False
+
+    def flush(self) -> None:
+        if self.flushed:
+            return  # an earlier callback of the same transaction took every id
+        self.flushed = True
+        schedule_live_update(self.ids)
+
+
+def contacts_changed(contact_ids: Iterable[int]) -> None:
+    """Tell live segments that these contacts changed; call it inside the change's transaction.
+
+    After the commit (at once outside a transaction), the ids are re-evaluated against
+    every live segment, in background tasks of BATCH_SIZE ids. All the calls of one
+    transaction share one set of ids: each contact is evaluated once, however often it
+    changed. Nothing is scheduled when no segment is live.
+    """
+    ids = clean_ids(contact_ids)
+    if not ids:
+        return
+    using = _database()
+    connection = connections[using]
+    pending = getattr(connection, _PENDING, None) if connection.in_atomic_block else None
+    # An empty run_on_commit means the transaction that collected them was rolled back.
+    if pending is None or pending.flushed or not connection.run_on_commit:
+        pending = _Pending()
+        if connection.in_atomic_block:
+            setattr(connection, _PENDING, pending)
+    pending.ids.update(ids)
+    # One callback per call (a savepoint rolled back takes its own with it); the first
+    # to run after the commit schedules every id, the others find nothing left to do.
+    # Robust: the change itself is committed; a failure to schedule is logged, not raised.
+    transaction.on_commit(pending.flush, using=using, robust=True)
+
+
+def schedule_live_update(contact_ids: Iterable[int]) -> int:
+    """Queue update_live_segments for these contacts, BATCH_SIZE ids per task (inline
+    without a broker); returns how many tasks. None when no segment is live."""
+    ids = clean_ids(contact_ids)
+    if not ids or not any_live_segment():
+        return 0
+    from segments.tasks import update_live_segments_task  # the task module imports this one
+
+    for start in range(0, len(ids), BATCH_SIZE):
+        enqueue(update_live_segments_task, ids[start : start + BATCH_SIZE])
+    return -(-len(ids) // BATCH_SIZE)
+
+
+# --- which live segments, in which order ---------------------------------------------------------
+
+
+def dependency_order(segment_ids: Iterable[int], edges: Iterable[tuple[int, int]]) -> list[int]:
+    """`segment_ids` with every segment after the segments its criteria use (`edges`:
+    (segment, used segment) pairs), otherwise by id. Criteria validation refuses
+    cycles; should one exist anyway, its segments come last, by id."""
+    ids = set(segment_ids)
+    uses: dict[int, set[int]] = {pk: set() for pk in ids}
+    used_by: dict[int, set[int]] = {pk: set() for pk in ids}
+    for user, used in edges:
+        if user in ids and used in ids and user != used:
+            uses[user].add(used)
+            used_by[used].add(user)
+    ready = [pk for pk in ids if not uses[pk]]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        pk = heapq.heappop(ready)
+        order.append(pk)
+        for user in used_by[pk]:
+            uses[user].discard(pk)
+            if not uses[user]:
+                heapq.heappush(ready, user)
+    return order + sorted(ids - set(order))
+
+
+def live_segments_in_order(segment_ids: Iterable[int] | None = None) -> list[int]:
+    """Ids of the live segments (all, or those of `segment_ids`), in dependency order."""
+    using = _database()
+    live = Segment.objects.using(using).filter(mode=SegmentMode.LIVE)
+    if segment_ids is not None:
+        live = live.filter(pk__in=list(segment_ids))
+    ids = list(live.values_list("pk", flat=True))
+    if not ids:
+        return []
+    edges = CriteriaReference.objects.using(using).filter(segment_id__in=ids, target_id__in=ids)
+    return dependency_order(ids, edges.values_list("segment_id", "target_id"))
+
+
+def live_dependents(segment_id: int) -> list[int]:
+    """Live segments whose membership depends on the segment's: their criteria test
+    membership of it, directly or through other live segments."""
+    using = _database()
+    found: set[int] = set()
+    frontier = {segment_id}
+    while frontier:
+        users = CriteriaReference.objects.using(using).filter(
+            target_id__in=frontier, segment__mode=SegmentMode.LIVE
+        )
+        frontier = set(users.values_list("segment_id", flat=True)) - found - {segment_id}
+        found |= frontier
+    return sorted(found)
+
+
+def uses_relative_dates(criteria: dict) -> bool:
+    """Whether a condition compares a date with "now" (its value is a number of days),
+    so that contacts cross it as time passes without any change of their own."""
+    for node in criteria.get("conditions") or []:
+        if "conditions" in node:
+            if uses_relative_dates(node):
+                return True
+            continue
+        field = FIELDS.get(node.get("field"))
+        operator = field.operators.get(node.get("operator")) if field else None
+        if operator is not None and operator.value == "days":
+            return True
+    return False
+
+
+def segments_to_sweep() -> list[Segment]:
+    """Live segments whose criteria use relative dates, in dependency order."""
+    order = live_segments_in_order()
+    segments = Segment.objects.using(_database()).in_bulk(order)
+    return [
+        segments[pk]
+        for pk in order
+        if pk in segments and uses_relative_dates(segments[pk].criteria)
+    ]
+
+
+# --- re-evaluation -------------------------------------------------------------------------------
+
+
+# Stands for a batch's ids in compiled statements until one is bound to them.
+_IDS = object()
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """A live segment's criteria compiled for "these contacts", the ids left open."""
+
+    match: Rows
+    keep: Rows | None
+
+    def bound(self, vendor: str, contact_ids: list[int]) -> tuple[Rows, Rows | None]:
+        value = id_list_parameter(vendor, contact_ids)
+
+        def bind(rows: Rows | None) -> Rows | None:
+            if rows is None:
+                return None
+            sql, params = rows
+            return sql, [value if param is _IDS else param for param in params]
+
+        return bind(self.match), bind(self.keep)
+
+
+def _compile(criteria: dict, using: str) -> _Statements:
+    vendor = connections[using].vendor
+    ctx = context(few_contacts=True)
+    contacts = Contact.objects.using(using).filter(pk__in=RawSQL(id_list_sql(vendor), [_IDS]))
+    match = select_ids(contacts.filter(compile_criteria(criteria, ctx)))
+    keep_condition = compile_keep(criteria, ctx)
+    keep = select_ids(contacts.filter(keep_condition)) if keep_condition else None
+    return _Statements(match=match, keep=keep)
+
+
+@lru_cache(maxsize=512)
+def _compiled(criteria_json: str, using: str) -> _Statements:
+    return _compile(json.loads(criteria_json), using)
+
+
+def _statements(criteria: dict, using: str) -> _Statements:
+    """The criteria compiled once per process and database: compiling costs more than
+    running them for a few contacts. Relative dates are compiled afresh, as "now" moves."""
+    if uses_relative_dates(criteria):
+        return _compile(criteria, using)
+    return _compiled(json.dumps(criteria, sort_keys=True), using)
+
+
+def _lock_live_segments(segment_ids: list[int] | None, using: str) -> dict[int, dict]:
+    """Row locks on the live segments (all, or those of `segment_ids`): the lock a sync
+    and a manual add or remove take, taken by ascending id like every other writer that
+    locks several segments. Their criteria, by id; segments made manual meanwhile are
+    left out."""
+    connection = connections[using]
+    sql = f"SELECT id, criteria FROM {Segment._meta.db_table} WHERE mode = %s"
+    params: list = [SegmentMode.LIVE]
+    if segment_ids is not None:
+        sql += f" AND id IN ({', '.join(['%s'] * len(segment_ids))})"
+        params += segment_ids
+    sql += " ORDER BY id"
+    if connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # JIT compilation costs more than these small statements ever take.
+            cursor.execute("SET LOCAL jit = off")
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return {
+        pk: json.loads(value) if isinstance(value, str | bytes) else value for pk, value in rows
+    }
+
+
+def _update_batch(
+    contact_ids: list[int], segment_ids: list[int] | None, using: str
+) -> tuple[int, int, int]:
+    """The live segments' membership of these contacts brought up to date, in one
+    transaction (one commit per batch, not per segment); (segments, joined, left)."""
+    connection = connections[using]
+    with transaction.atomic(using=using):
+        live = _lock_live_segments(segment_ids, using)
+        if not live:
+            return 0, 0, 0
+        edges = CriteriaReference.objects.using(using).filter(
+            segment_id__in=list(live), target_id__in=list(live)
+        )
+        order = dependency_order(live, edges.values_list("segment_id", "target_id"))
+        log = ChangeLog(ChangeReason.LIVE, timezone.now())
+        joined = left = 0
+        with connection.cursor() as cursor:
+            # In dependency order: a segment testing another sees its new membership.
+            for segment_id in order:
+                match, keep = _statements(live[segment_id], using).bound(
+                    connection.vendor, contact_ids
+                )
+                segment = Segment(pk=segment_id)
+                came, gone = update_within(cursor, segment, match, keep, log, contact_ids)
+                if came or gone:
+                    Segment.objects.using(using).filter(pk=segment_id).update(
+                        member_count=F("member_count") + came - gone
+                    )
+                joined, left = joined + came, left + gone
+    return len(order), joined, left
+
+
+def update_live_segments(
+    contact_ids: Sequence[int], *, segment_ids: Sequence[int] | None = None
+) -> LiveUpdate:
+    """Re-evaluate these contacts against every live segment (or those of `segment_ids`
+    that are live): they join and leave as a sync would make them, recorded as live
+    updates. One transaction per BATCH_SIZE contacts. Safe to run again: a second run
+    finds nothing to change.
+
+    ValueError when an id is not a positive integer.
+    """
+    ids = clean_ids(contact_ids)
+    if segment_ids is not None:
+        segment_ids = clean_ids(segment_ids, "segment_ids") if segment_ids else []
+    if not ids or segment_ids == []:
+        return NOTHING
+    using = _database()
+    live = Segment.objects.using(using).filter(mode=SegmentMode.LIVE)
+    if segment_ids is not None:
+        live = live.filter(pk__in=segment_ids)
+    if not live.exists():
+        return NOTHING
+    segments = joined = left = 0
+    for start in range(0, len(ids), BATCH_SIZE):
+        batch = ids[start : start + BATCH_SIZE]
+        batch_segments, batch_joined, batch_left = _update_batch(batch, segment_ids, using)
+        segments = max(segments, batch_segments)
+        joined, left = joined + batch_joined, left + batch_left
+    return LiveUpdate(contacts=len(ids), segments=segments, joined=joined, left=left)
+
+
+# --- after a sync --------------------------------------------------------------------------------
+
+
+def follow_sync_run(run_id: int, segment_id: int) -> None:
+    """After a sync changed a segment's membership (called on commit): when live segments
+    test membership of it, queue the re-evaluation of the contacts that joined or left."""
+    if not live_dependents(segment_id):
+        return
+    from segments.tasks import follow_sync_run_task  # the task module imports this one
+
+    enqueue(follow_sync_run_task, run_id)
+
+
+def update_after_sync(run_id: int) -> LiveUpdate:
+    """Re-evaluate the contacts a sync run changed against the live segments that depend
+    on its segment, BATCH_SIZE at a time."""
+    using = _database()
+    segment_id = (
+        SyncRun.objects.using(using).filter(pk=run_id).values_list("segment_id", flat=True).first()
+    )
+    dependents = live_dependents(segment_id) if segment_id is not None else []
+    if not dependents:
+        return NOTHING
+    changes = MembershipChange.objects.using(using).filter(sync_run_id=run_id).order_by("pk")
+    total, after = NOTHING, 0
+    while True:
+        rows = list(changes.filter(pk__gt=after).values_list("pk", "contact_id")[:BATCH_SIZE])
+        if not rows:
+            return total
+        after = rows[-1][0]
+        total += update_live_segments([contact for _, contact in rows], segment_ids=dependents)

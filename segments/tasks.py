@@ -1,0 +1,92 @@
+"""Celery tasks of segments: live segments' work (segments.live) and scheduled syncs.
+
+Live segments: re-evaluation, following syncs, the sweep. Scheduled syncs of manual
+segments: the dispatcher beat runs every minute (segments.schedule).
+
+Each takes ids, is safe to run twice (a re-evaluation that finds nothing to change
+changes nothing) and is acknowledged only once it has run, so a worker that dies
+mid-task leaves it to another; a database error rolls the segment's transaction
+back and the task is retried. Without a broker they run inline, in the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from django.db import DatabaseError
+
+from accounts.models import User
+from segments import live, schedule
+from segments.choices import SyncOutcome
+from segments.models import Segment
+from segments.sync import SyncInProgress, sync_segment
+
+logger = logging.getLogger(__name__)
+
+RETRY = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    # Deadlocks, lock timeouts, a contact deleted under an insert: the next try sees the end.
+    "autoretry_for": (DatabaseError,),
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "max_retries": 5,
+}
+
+
+@shared_task(name="segments.update_live_segments", **RETRY)
+def update_live_segments_task(contact_ids: list[int]) -> dict:
+    """Re-evaluate these contacts against every live segment (segments.live)."""
+    result = live.update_live_segments(contact_ids)
+    return vars(result)
+
+
+@shared_task(name="segments.follow_sync_run", **RETRY)
+def follow_sync_run_task(run_id: int) -> dict:
+    """Live segments that test membership of a synced segment follow its changes."""
+    return vars(live.update_after_sync(run_id))
+
+
+@shared_task(name="segments.sync_segment", **RETRY)
+def sync_segment_task(segment_id: int, user_id: int | None = None) -> str:
+    """A full sync (a segment just made live, or a live segment's criteria changed).
+
+    Waits for a sync already running, since that one may have read older criteria.
+    """
+    segment = Segment.objects.filter(pk=segment_id).first()
+    if segment is None:
+        return "deleted"
+    user = User.objects.filter(pk=user_id).first() if user_id is not None else None
+    return sync_segment(segment, user, wait=True).outcome
+
+
+@shared_task(name="segments.sweep_live_segments", acks_late=True)
+def sweep_live_segments() -> dict:
+    """Re-sync the live segments whose criteria use relative dates (run by celery beat).
+
+    A segment whose sync is already running is skipped: that sync does the same work.
+    """
+    synced = busy = failed = 0
+    for segment in live.segments_to_sweep():
+        try:
+            run = sync_segment(segment, None)
+        except SyncInProgress:
+            busy += 1
+            continue
+        if run.outcome == SyncOutcome.SUCCEEDED:
+            synced += 1
+        else:
+            failed += 1
+            logger.warning("Sweep of live segment %s failed: %s", segment.pk, run.error)
+    return {"synced": synced, "busy": busy, "failed": failed}
+
+
+@shared_task(name="segments.dispatch_scheduled_syncs", acks_late=True)
+def dispatch_scheduled_syncs() -> int:
+    """Start the scheduled syncs that are due (run by celery beat every minute).
+
+    Safe to run twice: a segment it starts is due again only an interval later.
+    """
+    return schedule.dispatch_due_syncs()

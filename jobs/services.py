@@ -24,7 +24,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -235,11 +235,16 @@ def may_follow_jobs(user: User) -> bool:
 
 
 def visible_jobs(user: User) -> QuerySet[Job]:
-    """Jobs this person may follow: their own, or everyone's with "view all jobs"."""
+    """Jobs this person may follow: their own; a segment's syncs and exports when they
+    may view segments (they could start the same; a second Sync joins the running one,
+    and a scheduled sync is no one's); everyone's with "view all jobs"."""
     jobs = Job.objects.select_related("created_by", "segment")
     if user.has_perm("jobs.view_all_jobs"):
         return jobs
-    return jobs.filter(created_by=user)
+    followed = Q(created_by=user)
+    if user.has_perm("segments.view_segment"):
+        followed |= Q(segment__isnull=False)
+    return jobs.filter(followed)
 
 
 def active_job(segment, kind: JobKind) -> Job | None:

@@ -1,10 +1,15 @@
-"""GET /api/crm/jobs: each person follows their own jobs; Administrators everyone's."""
+"""GET /api/crm/jobs: each person follows their own jobs and, when they may view segments,
+every segment's syncs and exports; Administrators everyone's."""
+
+from django.contrib.auth.models import Permission
 
 from jobs.choices import JobKind, JobState
 from jobs.models import Job
 from jobs.services import start_job
 from segments.export import csv_chunks
 from segments.jobs import request_export, request_sync
+from tags.jobs import request_bulk_tagging
+from tags.records import TAGGABLE_TYPES
 
 URL = "/api/crm/jobs"
 
@@ -27,13 +32,32 @@ def test_a_finished_sync_job_reads_back_with_its_result(api, americans, admin_us
     assert body["download_url"] is None
 
 
-def test_someone_elses_job_is_not_found(api_client_for, americans, admin_user, manager):
-    job = request_sync(americans, admin_user)
+def test_someone_elses_bulk_tagging_job_is_not_found(
+    api_client_for, people, vip, admin_user, manager
+):
+    job = request_bulk_tagging(
+        TAGGABLE_TYPES["contacts"], ids=[people["Cy"].pk], add=[vip], user=admin_user, matched=1
+    )
 
     response = api_client_for(manager).get(f"{URL}/{job.pk}")
 
     assert response.status_code == 404
     assert api_client_for(manager).get(URL).json()["results"] == []
+
+
+def test_a_segments_sync_is_followed_by_whoever_may_view_segments(
+    api_client_for, americans, admin_user, viewer, make_user
+):
+    # A second Sync joins the running job, and a scheduled sync is started by no one.
+    job = request_sync(americans, admin_user)
+    scheduled = request_sync(americans, None)
+
+    for user in (viewer, admin_user):
+        body = api_client_for(user).get(URL).json()
+        assert [row["id"] for row in body["results"]] == [str(scheduled.pk), str(job.pk)]
+    tagger = make_user("tagger")
+    tagger.user_permissions.add(Permission.objects.get(codename="change_contact"))
+    assert api_client_for(tagger).get(f"{URL}/{job.pk}").status_code == 404
 
 
 def test_administrators_see_everyones_jobs(api, api_client_for, americans, manager):

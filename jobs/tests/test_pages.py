@@ -6,7 +6,9 @@ from jobs.choices import JobKind, JobState
 from jobs.models import Job
 from jobs.services import PROGRESS_KEY
 from segments.jobs import request_sync
+from tags.jobs import request_bulk_tagging
 from tags.models import ContactTag
+from tags.records import TAGGABLE_TYPES
 
 
 def test_sync_button_runs_the_job_and_says_what_it_did(browser_client, americans):
@@ -49,13 +51,22 @@ def test_polling_a_finished_sync_stops_and_refreshes_the_members(
     assert '<span id="member-count" hx-swap-oob="true">3</span>' in body
 
 
-def test_someone_elses_job_page_is_not_found(client, make_user, americans, admin_user):
-    job = request_sync(americans, admin_user)
+def test_someone_elses_job_page_is_not_found(client, make_user, people, vip, admin_user):
+    job = request_bulk_tagging(
+        TAGGABLE_TYPES["contacts"], ids=[people["Cy"].pk], add=[vip], user=admin_user, matched=1
+    )
     client.force_login(make_user("other", "Sales manager"))
 
     assert client.get(f"/admin/jobs/{job.pk}").status_code == 404
-    assert client.get(f"/admin/jobs/{job.pk}/download").status_code == 404
     assert "No background jobs yet" in client.get("/admin/jobs").content.decode()
+
+
+def test_a_sync_started_by_someone_else_can_be_followed(client, make_user, americans, admin_user):
+    job = request_sync(americans, admin_user)
+    client.force_login(make_user("other", "Sales rep"))
+
+    assert client.get(f"/admin/jobs/{job.pk}").status_code == 200
+    assert "Sync of “Americans”" in client.get("/admin/jobs").content.decode()
 
 
 def test_a_large_segment_is_exported_in_the_background(

@@ -116,6 +116,8 @@ def stop_worker(worker: Worker) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(worker.process.pid, signal.SIGKILL)
             worker.process.wait(timeout=15)
+    # The test's own queue goes with it: its binding and anything left unconsumed.
+    redis.Redis.from_url(REDIS_URL).delete(f"_kombu.binding.{worker.queue}", worker.queue)
 
 
 @contextmanager

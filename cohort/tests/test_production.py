@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import redis
 from psycopg import sql
 
 from django.db import connection
@@ -336,6 +337,9 @@ def test_the_procfile_starts_web_worker_and_beat_on_postgresql_and_redis(tmp_pat
         wait_until(request_logged, "the request's log line", process, output)
     finally:
         stop(process, output)
+        # The run's own queue goes with it: its binding and what beat sent it meanwhile.
+        queue = env["COHORT_CELERY_QUEUE"]
+        redis.Redis.from_url(env["REDIS_URL"]).delete(f"_kombu.binding.{queue}", queue)
 
     assert process.returncode == 143, output.read_text()  # honcho's exit after a SIGTERM
     for name in ("web.1", "worker.1", "beat.1"):

@@ -5,12 +5,14 @@ writer runs at a time (cohort.concurrency_testing explains the test database).
 """
 
 import random
+import threading
 import time
 from functools import partial
 
 import pytest
 
-from django.db import IntegrityError
+from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from cohort.concurrency_testing import errors_in, in_threads
 from cohort.records import delete_record
@@ -145,10 +147,43 @@ def test_deleting_a_contact_during_syncs_and_manual_edits_keeps_member_counts(ca
             also=(SyncInProgress,),
         )
 
-        # then the delete went through; a write that came too late failed cleanly
+        # then the delete went through; a write that came too late failed cleanly: the sync
+        # (a job, retried) at its commit, a manual add at once, saying why
         assert results[0] is None, results
         assert results[1].outcome == "succeeded" or "IntegrityError" in results[1].error
-        assert all(isinstance(error, IntegrityError) for error in errors_in(results)), results
+        assert not errors_in(results[:3]), results
+        if isinstance(results[3], Exception):
+            assert isinstance(results[3], ValidationError), results
+            assert results[3].messages == [
+                f"New {round_number} no longer exists: someone deleted the contact."
+            ]
         assert not Contact.objects.filter(pk=contact.pk).exists()
         for segment in Segment.objects.all():
             assert segment.member_count == len(member_ids(segment)), segment.name
+
+
+def test_a_manual_add_of_a_contact_being_deleted_waits_and_says_it_is_gone(cast, manager):
+    # given a contact someone is deleting (not yet committed)
+    picked = services.create_segment(name="Picked", user=manager)
+    contact = Contact.objects.create(first_name="Leaving", country="US")
+    deleted = threading.Event()
+
+    def deleting():
+        with transaction.atomic():
+            delete_record(Contact.objects.get(pk=contact.pk))
+            deleted.set()
+            time.sleep(0.5)  # the add arrives meanwhile
+
+    def adding():
+        assert deleted.wait(timeout=10)
+        return services.add_member(picked, contact, manager)
+
+    # when someone adds it to a segment by hand meanwhile
+    results = in_threads(deleting, adding)
+
+    # then the add waited for the delete and refused, saying why: no IntegrityError at commit
+    assert results[0] is None, results
+    assert isinstance(results[1], ValidationError), results
+    assert results[1].messages == ["Leaving no longer exists: someone deleted the contact."]
+    picked.refresh_from_db()
+    assert (picked.member_count, member_ids(picked)) == (0, set())

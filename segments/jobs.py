@@ -23,8 +23,9 @@ from segments.sync import SyncInProgress, sync_segment
 EXPORT_PROGRESS_EVERY = 10_000
 
 
-def request_sync(segment: Segment, user: User | None) -> Job:
-    """A sync job for the segment: the one already queued or running, or a new one.
+def request_sync(segment: Segment, user: User | None, *, scheduled: bool = False) -> Job:
+    """A sync job for the segment: the one already queued or running, or a new one
+    (`scheduled`: started by the segment's schedule, and titled so in the jobs list).
 
     The segment's row lock makes two requests at once agree on one job.
     """
@@ -35,7 +36,7 @@ def request_sync(segment: Segment, user: User | None) -> Job:
             return job
         job = jobs.create_job(
             JobKind.SEGMENT_SYNC,
-            title=f"Sync of “{locked.name}”",
+            title=f"{'Scheduled sync' if scheduled else 'Sync'} of “{locked.name}”",
             params={"segment_id": locked.pk},
             user=user,
             segment=locked,

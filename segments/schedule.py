@@ -119,7 +119,7 @@ def dispatch_due_syncs(now: datetime | None = None) -> int:
     started = 0
     for segment in Segment.objects.using(using).filter(pk__in=ids).order_by("pk"):
         try:
-            request_sync(segment, None)
+            request_sync(segment, None, scheduled=True)
         except Exception:  # one segment's trouble must not hold up the others
             logger.exception("Scheduled sync of segment %s could not start", segment.pk)
             continue

@@ -228,6 +228,8 @@ def test_dispatch_starts_exactly_the_due_segments(scheduled):
         assert segment.next_sync_at >= now + interval_of(segment.sync_schedule)
         assert not is_stale(segment, timezone.now())
     assert scheduled["later"].next_sync_at > now + timedelta(hours=23)
+    titles = Job.objects.filter(created_by=None).values_list("title", flat=True)
+    assert sorted(titles) == ["Scheduled sync of “Due too”", "Scheduled sync of “Due”"]
 
 
 def test_a_second_dispatch_right_after_starts_nothing(scheduled):

@@ -300,10 +300,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # into its tables when beat starts, where the admin shows (and can pause) them. Live
 # segments whose criteria use relative dates ("in the last 90 days") are re-synced
 # every COHORT_LIVE_SWEEP_MINUTES, as contacts cross those dates without changing.
+COHORT_LIVE_SWEEP_MINUTES = int(os.environ.get("COHORT_LIVE_SWEEP_MINUTES", "15"))
 CELERY_BEAT_SCHEDULE = {
     "segments: re-sync live segments with relative dates": {
         "task": "segments.sweep_live_segments",
-        "schedule": timedelta(minutes=int(os.environ.get("COHORT_LIVE_SWEEP_MINUTES", "15"))),
+        "schedule": timedelta(minutes=COHORT_LIVE_SWEEP_MINUTES),
     },
     # Manual segments with a scheduled sync: start those that are due (segments.schedule).
     "segments: start scheduled syncs that are due": {

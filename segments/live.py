@@ -32,6 +32,7 @@ import heapq
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 
 from django.db import connections, router, transaction
@@ -227,14 +228,21 @@ def uses_relative_dates(criteria: dict) -> bool:
     return False
 
 
-def segments_to_sweep() -> list[Segment]:
-    """Live segments whose criteria use relative dates, in dependency order."""
+def segments_to_sweep(synced_before: datetime | None = None) -> list[Segment]:
+    """Live segments whose criteria use relative dates, in dependency order; with
+    `synced_before`, only those not synced since."""
     order = live_segments_in_order()
     segments = Segment.objects.using(_database()).in_bulk(order)
     return [
         segments[pk]
         for pk in order
-        if pk in segments and uses_relative_dates(segments[pk].criteria)
+        if pk in segments
+        and uses_relative_dates(segments[pk].criteria)
+        and (
+            synced_before is None
+            or segments[pk].last_synced_at is None
+            or segments[pk].last_synced_at < synced_before
+        )
     ]
 
 

@@ -64,12 +64,15 @@ def sync_segment_task(segment_id: int, user_id: int | None = None) -> str:
 
 @shared_task(name="segments.sweep_live_segments", acks_late=True)
 def sweep_live_segments() -> dict:
-    """Re-sync the live segments whose criteria use relative dates (run by celery beat).
+    """Re-sync the live segments whose criteria use relative dates (run by celery beat)."""
+    return sweep(live.segments_to_sweep())
 
-    A segment whose sync is already running is skipped: that sync does the same work.
-    """
+
+def sweep(segments: list[Segment]) -> dict:
+    """Sync each segment; one whose sync is already running is skipped (that sync does
+    the same work), one that fails is logged and counted."""
     synced = busy = failed = 0
-    for segment in live.segments_to_sweep():
+    for segment in segments:
         try:
             run = sync_segment(segment, None)
         except SyncInProgress:

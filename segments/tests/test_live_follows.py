@@ -2,11 +2,13 @@
 tags (attach, detach, bulk, merge), contact edits (page and API), deals, activities,
 imports. Each test ends by checking that a sync would change nothing."""
 
+import io
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -14,6 +16,7 @@ from activities.models import Activity
 from activities.services import delete_activity, log_activity
 from contacts.models import Contact
 from deals.models import Deal
+from segments.models import Segment
 from segments.tests.live_world import (
     US,
     all_of,
@@ -265,3 +268,29 @@ def test_relative_dates_move_only_with_the_sweep(cast, committed):
     assert names(recently_active) == set()
     assert changes(recently_active)[-1] == ("Ann", "left", "sync")
     assert vips.runs.count() == runs_of_vips  # no relative dates: not swept
+
+
+def test_without_beat_the_command_sweeps_what_is_due(cast, committed, settings):
+    recently_active = make_live(
+        committed, "Recently active", all_of(one("last_activity_at", "in_last_days", 30))
+    )
+    Contact.objects.filter(pk=cast["Ann"].pk).update(
+        last_activity_at=timezone.now() - timedelta(days=40)
+    )
+
+    # just synced: not due yet
+    out = io.StringIO()
+    call_command("run_scheduled_syncs", stdout=out)
+    assert out.getvalue() == "Started 0 scheduled syncs.\n"
+    assert names(recently_active) == {"Ann"}
+
+    # not synced for the sweep's interval: re-synced
+    overdue = timezone.now() - timedelta(minutes=settings.COHORT_LIVE_SWEEP_MINUTES + 1)
+    Segment.objects.filter(pk=recently_active.pk).update(last_synced_at=overdue)
+    out = io.StringIO()
+    with committed(execute=True):
+        call_command("run_scheduled_syncs", stdout=out)
+    assert out.getvalue().splitlines()[1] == (
+        "Live segments with relative dates: 1 re-synced, 0 already syncing, 0 failed."
+    )
+    assert names(recently_active) == set()

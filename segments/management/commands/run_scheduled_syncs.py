@@ -1,15 +1,30 @@
-from django.core.management.base import BaseCommand
+from datetime import timedelta
 
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from segments.live import segments_to_sweep
 from segments.schedule import dispatch_due_syncs
+from segments.tasks import sweep
 
 
 class Command(BaseCommand):
     help = (
-        "Start the scheduled segment syncs that are due, once; for setups without Celery "
-        "beat, run it from cron every minute. Without a broker the syncs run here, inline."
+        "Do once what Celery beat does for segments, for setups without it (run it from cron "
+        "every minute): start the scheduled syncs that are due, and re-sync the live segments "
+        "with relative dates not synced for COHORT_LIVE_SWEEP_MINUTES. Without a broker the "
+        "syncs run here, inline."
     )
 
     def handle(self, *args, **options):
         started = dispatch_due_syncs()
         noun = "sync" if started == 1 else "syncs"
         self.stdout.write(f"Started {started} scheduled {noun}.")
+        since = timezone.now() - timedelta(minutes=settings.COHORT_LIVE_SWEEP_MINUTES)
+        swept = sweep(segments_to_sweep(synced_before=since))
+        if any(swept.values()):
+            self.stdout.write(
+                "Live segments with relative dates: {synced} re-synced, {busy} already "
+                "syncing, {failed} failed.".format(**swept)
+            )

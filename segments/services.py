@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, F, ProtectedError, QuerySet
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -349,7 +349,9 @@ def add_member(segment: Segment, contact: Contact, user: User | None) -> bool:
     segment refuses (ValidationError) a contact that meets none of its conditions.
     """
     locked = _lock(segment)
-    if not _hold_contact(contact):
+    # Then the contact, as delete_record and attach_tag do: a delete under way is waited
+    # for, and one that won is refused here, not an IntegrityError at the commit.
+    if not Contact.objects.select_for_update(no_key=True).filter(pk=contact.pk).exists():
         raise ValidationError(f"{contact} no longer exists: someone deleted the contact.")
     if (
         locked.mode == SegmentMode.LIVE
@@ -368,23 +370,6 @@ def add_member(segment: Segment, contact: Contact, user: User | None) -> bool:
         record_event(user, Action.SEGMENT_MEMBER_ADDED, segment, _member_details(contact))
         _record_change(segment, contact, MembershipChangeKind.JOINED, user)
     return created
-
-
-def _hold_contact(contact: Contact) -> bool:
-    """Whether the contact still exists, kept so until the commit.
-
-    On PostgreSQL a KEY SHARE lock, the one the membership's foreign key check takes
-    at commit, taken now: a delete under way is waited for, and one that won is
-    reported here rather than as an IntegrityError at the commit. (SQLite runs one
-    writer at a time.)
-    """
-    if connection.vendor != "postgresql":
-        return Contact.objects.filter(pk=contact.pk).exists()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT 1 FROM {Contact._meta.db_table} WHERE id = %s FOR KEY SHARE", [contact.pk]
-        )
-        return cursor.fetchone() is not None
 
 
 def _member_details(contact: Contact) -> dict:

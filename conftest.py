@@ -14,7 +14,7 @@ from accounts.roles import ADMINISTRATOR, ROLES, SALES_MANAGER, SALES_REP, VIEWE
 from accounts.tokens import issue_token
 from contacts.models import Contact
 
-pytest_plugins = ["cohort.browser_testing", "cohort.worker_testing"]
+pytest_plugins = ["testing.browser", "testing.worker"]
 
 
 def pytest_report_header(config):

@@ -2,7 +2,7 @@ import django_filters
 
 from activities.choices import ActivityKind
 from activities.models import Activity
-from cohort.filtersets import IsoDateTimeFilter, StableOrderingFilter
+from core.filtersets import IsoDateTimeFilter, StableOrderingFilter
 
 
 class ActivityFilterSet(django_filters.FilterSet):

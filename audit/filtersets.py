@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from accounts.models import User
 from audit.choices import Action, TargetType
 from audit.models import AuditEntry
-from cohort.filtersets import IdFilter
+from core.filtersets import IdFilter
 
 
 class SinceField(django_filters.fields.IsoDateTimeField):

@@ -1,4 +1,4 @@
-"""The audit log page. Answers with or without a trailing slash, like cohort.record_urls;
+"""The audit log page. Answers with or without a trailing slash, like core.record_urls;
 the API lives in audit.api and is registered in cohort.api.urls."""
 
 from django.urls import re_path

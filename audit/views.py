@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 from audit.filtersets import AuditEntryFilterSet
 from audit.models import AuditEntry
 from audit.services import link_targets
-from cohort.paging import MAX_PAGE, fetch_page, positive_int
+from core.paging import MAX_PAGE, fetch_page, positive_int
 
 PAGE_SIZE = 50
 VIEW = "audit.view_auditentry"

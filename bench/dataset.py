@@ -22,9 +22,9 @@ from django.db import connection, transaction
 from accounts.models import User
 from accounts.roles import ADMINISTRATOR
 from activities.models import Activity
-from cohort.demo_data import seed_demo
 from contacts.models import Contact
 from deals.models import Deal
+from demo.load import seed_demo
 from leads.models import Lead
 from tags.models import ContactTag, DealTag, LeadTag
 

@@ -32,15 +32,15 @@ LINKS = ContactTag._meta.db_table
 TAGS = Tag._meta.db_table
 USERS = User._meta.db_table
 
-# Tags chosen by their share of contacts in the seeded data (tags.demo_data).
+# Tags chosen by their share of contacts in the seeded data (demo.tags).
 RARE_TAG = "decision-maker"  # about 3 % of contacts
 COMMON_TAG = "enterprise"  # about 11 %
 SECOND_TAG = "saas"  # about 6.5 %; with COMMON_TAG, about 0.7 %
-# Created at 365 × U^1.3 days ago (cohort.demo_data): 30 % within the last 76 days.
+# Created at 365 × U^1.3 days ago (demo.generate): 30 % within the last 76 days.
 RECENT_DAYS = 76
 BULK_CONTACTS = 100_000
 BULK_TAG = "bench-bulk"
-PAGE_SIZE = 50  # the list pages' size (cohort.generic_views)
+PAGE_SIZE = 50  # the list pages' size (core.generic_views)
 COUNT_CAP = 10_000
 
 

@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class CohortConfig(AppConfig):
-    """Shared pieces: base templates, generic views, API conventions, dashboard."""
+    """The wiring: settings, URLs, Celery, the dashboard, base templates and static files."""
 
     name = "cohort"
     verbose_name = "Cohort"

@@ -12,7 +12,7 @@ from celery.signals import setup_logging
 
 from django.conf import settings
 
-from cohort.structured_logging import use_cohort_logging
+from core.structured_logging import use_cohort_logging
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cohort.settings")
 

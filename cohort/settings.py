@@ -11,7 +11,7 @@ import dj_database_url
 
 from django.core.exceptions import ImproperlyConfigured
 
-from cohort.structured_logging import LOG_FORMATS, logging_config
+from core.structured_logging import LOG_FORMATS, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("COHORT_VAR_DIR", BASE_DIR / "var"))
@@ -88,8 +88,8 @@ INSTALLED_APPS = [
     "django_countries",
     "axes",
     "django_celery_beat",
-    "cohort",
     "accounts",
+    "core",
     "contacts",
     "leads",
     "deals",
@@ -99,17 +99,20 @@ INSTALLED_APPS = [
     "transfers",
     "audit",
     "jobs",
+    "demo",
+    # Last: the wiring (dashboard, base templates and static files).
+    "cohort",
 ]
 
 MIDDLEWARE = [
     # First, so every request (redirects and static files too) gets its id and log line.
-    "cohort.structured_logging.RequestLogMiddleware",
+    "core.structured_logging.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # A NUL in a query string is a 400 before any view: PostgreSQL cannot compare it.
-    "cohort.middleware.RefuseNulInQueryMiddleware",
+    "core.middleware.RefuseNulInQueryMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -240,21 +243,21 @@ REST_FRAMEWORK = {
         "accounts.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["cohort.api.permissions.ModelPermissions"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.ModelPermissions"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "cohort.api.pagination.CappedCountPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.CappedCountPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     # DRF's JSONParser plus Django's body size limit (413) and bounded nesting (400).
-    "DEFAULT_PARSER_CLASSES": ["cohort.api.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "cohort.api.exceptions.exception_handler",
-    # Rates are read from the environment on each request: see cohort.api.throttling.
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
+    # Rates are read from the environment on each request: see core.api.throttling.
     "DEFAULT_THROTTLE_CLASSES": [
-        "cohort.api.throttling.UserRateThrottle",
-        "cohort.api.throttling.AnonRateThrottle",
+        "core.api.throttling.UserRateThrottle",
+        "core.api.throttling.AnonRateThrottle",
     ],
     # Anonymous clients are told apart by address: trust X-Forwarded-For only behind a proxy.
     "NUM_PROXIES": 1 if _env_bool("COHORT_BEHIND_PROXY") else 0,
@@ -270,10 +273,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/crm",
-    # Error answers (400/401/403/404/409/413/415/429) are declared once, in cohort.api.schema.
+    # Error answers (400/401/403/404/409/413/415/429) are declared once, in core.api.schema.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "cohort.api.schema.declare_error_responses",
+        "core.api.schema.declare_error_responses",
     ],
 }
 

@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from cohort import health, views
+from cohort import views
+from core import health
 
 urlpatterns = [
     re_path(r"^healthz/?$", health.healthz, name="healthz"),
@@ -28,4 +29,4 @@ urlpatterns = [
     path("", views.home, name="home"),
 ]
 
-handler404 = "cohort.api.views.not_found"
+handler404 = "core.api.views.not_found"

@@ -4,8 +4,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
 from activities.models import Activity
-from cohort.counting import estimated_count
 from contacts.models import Contact
+from core.counting import estimated_count
 from deals.choices import CLOSED_STAGES
 from deals.models import Deal
 from leads.models import Lead

@@ -3,10 +3,10 @@ from functools import cache
 import django_filters
 from django_countries import countries
 
-from cohort.filtersets import RecordFilterSet, StableOrderingFilter
-from cohort.widgets import FastSelect
 from contacts.choices import LifecycleStage, Source
 from contacts.models import Contact
+from core.filtersets import RecordFilterSet, StableOrderingFilter
+from core.widgets import FastSelect
 
 
 @cache

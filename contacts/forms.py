@@ -1,7 +1,7 @@
 from django import forms
 
-from cohort.forms import RecordForm
 from contacts.models import DUPLICATE_EMAIL, Contact
+from core.forms import RecordForm
 
 
 class ContactForm(RecordForm):

@@ -8,8 +8,8 @@ from django.utils.translation import get_language
 from django_countries import countries
 from django_countries.fields import CountryField
 
-from cohort.record_urls import object_url
 from contacts.choices import LifecycleStage, Source
+from core.record_urls import object_url
 
 SCORE_VALIDATORS = [MinValueValidator(0), MaxValueValidator(100)]
 DUPLICATE_EMAIL = "A contact with this email already exists."

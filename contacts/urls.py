@@ -1,5 +1,5 @@
-from cohort.record_urls import record_urls
 from contacts import views
+from core.record_urls import record_urls
 
 urlpatterns = record_urls(
     "contacts",

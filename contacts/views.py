@@ -1,8 +1,8 @@
 from activities.forms import ActivityForm
-from cohort import generic_views as generic
 from contacts.filtersets import ContactFilterSet
 from contacts.forms import ContactForm
 from contacts.models import Contact
+from core import generic_views as generic
 from segments.live import contacts_changed
 
 

@@ -1,7 +1,7 @@
 import django_filters
 from django import forms
 
-from cohort.filtersets import IdFilter, RecordFilterSet, StableOrderingFilter
+from core.filtersets import IdFilter, RecordFilterSet, StableOrderingFilter
 from deals.choices import DealStage
 from deals.models import Deal
 

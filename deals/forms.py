@@ -1,6 +1,6 @@
 from django import forms
 
-from cohort.forms import RecordForm
+from core.forms import RecordForm
 from deals.choices import CURRENCY_CHOICES
 from deals.models import Deal
 

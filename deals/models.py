@@ -6,7 +6,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from cohort.record_urls import object_url
+from core.record_urls import object_url
 from deals.choices import CLOSED_STAGES, CURRENCY_CODES, DealStage
 
 

@@ -1,4 +1,4 @@
-from cohort import generic_views as generic
+from core import generic_views as generic
 from deals.filtersets import DealFilterSet
 from deals.forms import DealForm
 from deals.models import Deal

@@ -1,8 +1,8 @@
 import django_filters
 from django import forms
 
-from cohort.filtersets import IdFilter, RecordFilterSet, StableOrderingFilter
 from contacts.choices import Source
+from core.filtersets import IdFilter, RecordFilterSet, StableOrderingFilter
 from leads.choices import LeadStatus
 from leads.models import Lead
 

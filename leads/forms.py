@@ -1,6 +1,6 @@
 from django import forms
 
-from cohort.forms import RecordForm
+from core.forms import RecordForm
 from leads.models import Lead
 
 

@@ -1,9 +1,9 @@
 from django.conf import settings
 from django.db import models
 
-from cohort.record_urls import object_url
 from contacts.choices import Source
 from contacts.models import SCORE_VALIDATORS
+from core.record_urls import object_url
 from leads.choices import LeadStatus
 
 

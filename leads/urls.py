@@ -1,4 +1,4 @@
-from cohort.record_urls import record_urls
+from core.record_urls import record_urls
 from leads import views
 
 urlpatterns = record_urls(

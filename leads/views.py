@@ -1,4 +1,4 @@
-from cohort import generic_views as generic
+from core import generic_views as generic
 from leads.filtersets import LeadFilterSet
 from leads.forms import LeadForm
 from leads.models import Lead

@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
-from cohort import csv_export
-from cohort.csv_export import (
+from core import csv as core_csv
+from core.csv import (
     FORMULA_STARTS,
     datetime_cell,
     export_zone,
@@ -96,7 +96,7 @@ def export_rows(segment: Segment) -> Iterator[list[str]]:
 
 def csv_chunks(segment: Segment) -> Iterator[str]:
     """UTF-8 CSV text in chunks of a few hundred rows, for a StreamingHttpResponse."""
-    return csv_export.csv_chunks(export_rows(segment))
+    return core_csv.csv_chunks(export_rows(segment))
 
 
 def export_filename(segment: Segment) -> str:

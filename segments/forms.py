@@ -12,8 +12,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.functional import lazy
 
-from cohort import json_limits
-from cohort.json_limits import JSONTooDeep
+from core import json_limits
+from core.json_limits import JSONTooDeep
 from segments.choices import SegmentMode, SyncSchedule
 from segments.models import Segment
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.models import User
-from cohort.csv_export import csv_chunks
+from core.csv import csv_chunks
 from jobs import services as jobs
 from jobs.choices import JobKind
 from jobs.models import Job

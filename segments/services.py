@@ -19,10 +19,10 @@ from accounts.models import User
 from audit.choices import Action
 from audit.services import record_event
 from cohort.celery import enqueue
-from cohort.filtersets import search_words
-from cohort.transactions import after_commit
 from contacts.filtersets import ContactFilterSet
 from contacts.models import Contact
+from core.filtersets import search_words
+from core.transactions import after_commit
 from segments.choices import (
     AddedHow,
     ChangeReason,

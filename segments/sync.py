@@ -39,9 +39,9 @@ from django.utils import timezone
 from accounts.models import User
 from audit.choices import Action
 from audit.services import record_event
-from cohort.planner import STATISTICS_REFRESH_AFTER, refresh_statistics
-from cohort.transactions import after_commit
 from contacts.models import Contact
+from core.planner import STATISTICS_REFRESH_AFTER, refresh_statistics
+from core.transactions import after_commit
 from segments.choices import AddedHow, ChangeReason, SyncOutcome
 from segments.criteria import compile_criteria, compile_keep, context
 from segments.live import follow_sync_run

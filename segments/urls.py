@@ -1,5 +1,5 @@
 """CRM → Segments pages. Every path answers with or without a trailing slash, like
-cohort.record_urls; the API lives in segments.api.urls."""
+core.record_urls; the API lives in segments.api.urls."""
 
 from django.urls import re_path
 

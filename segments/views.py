@@ -23,9 +23,9 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cohort.paging import MAX_PAGE, fetch_page, positive_int
 from contacts.filtersets import ContactFilterSet
 from contacts.models import Contact
+from core.paging import MAX_PAGE, fetch_page, positive_int
 from jobs.choices import ACTIVE_STATES, JobState
 from jobs.services import visible_jobs
 from jobs.summaries import job_context, job_summary

@@ -11,7 +11,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 
-from cohort.record_urls import object_url
+from core.record_urls import object_url
 from tags.colors import HEX_COLOR, text_color_for
 
 

@@ -1,6 +1,6 @@
 """CRM → Tags pages, the Tags section endpoints of record pages, and bulk tagging of lists.
 
-Every path answers with or without a trailing slash, like cohort.record_urls.
+Every path answers with or without a trailing slash, like core.record_urls.
 """
 
 from django.urls import re_path

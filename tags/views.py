@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cohort.paging import MAX_PAGE, fetch_page, positive_int
+from core.paging import MAX_PAGE, fetch_page, positive_int
 from tags import services
 from tags.colors import palette_color_for
 from tags.forms import NAME_REQUIRED, BulkTagForm, TagForm, TagMergeForm

@@ -2,7 +2,7 @@
 
 The rows are the list page's own filterset applied to the same query string, read
 as tuples in chunks with tags fetched per chunk; cells go through the one CSV
-writer in cohort.csv_export (formula injection neutralised). Column names are the
+writer in core.csv (formula injection neutralised). Column names are the
 import's field names, so an export imports back unchanged.
 """
 
@@ -16,8 +16,8 @@ from django.db.models.functions import Lower
 from django.http import QueryDict
 from django.utils import timezone
 
-from cohort.csv_export import batches, tag_names
 from contacts.filtersets import ContactFilterSet
+from core.csv import batches, tag_names
 from deals.filtersets import DealFilterSet
 from leads.filtersets import LeadFilterSet
 from tags.models import Tag

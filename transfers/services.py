@@ -24,10 +24,10 @@ from django_countries import countries
 
 from accounts.models import User
 from audit.choices import Action
-from cohort.csv_export import FORMULA_STARTS
-from cohort.planner import STATISTICS_REFRESH_AFTER, refresh_statistics
 from contacts.forms import ContactForm
 from contacts.models import Contact
+from core.csv import FORMULA_STARTS
+from core.planner import STATISTICS_REFRESH_AFTER, refresh_statistics
 from deals.choices import CLOSED_STAGES, CURRENCY_CODES
 from segments.live import contacts_changed
 from tags.models import Tag

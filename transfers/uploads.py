@@ -16,7 +16,7 @@ from django.conf import settings
 from django.http import Http404
 
 from accounts.models import User
-from cohort.csv_export import neutralise
+from core.csv import neutralise
 
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
 MAX_AGE_SECONDS = 24 * 3600

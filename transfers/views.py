@@ -20,7 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from cohort.csv_export import csv_chunks
+from core.csv import csv_chunks
 from tags.records import TAGGABLE_TYPES, TaggableType
 from transfers import export, services, uploads
 from transfers.jobs import request_import

@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.test import APIClient
 
-from cohort.api import throttling
+from core.api import throttling
 
 PROBE = "/api/crm/contacts"
 PUBLIC = "/api/docs"  # an API page anonymous clients may read

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from activities.models import Activity
-from cohort.api.serializers import OwnerField
+from core.api.serializers import OwnerField
 
 
 class ActivitySerializer(serializers.ModelSerializer):

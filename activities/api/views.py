@@ -2,7 +2,7 @@ from activities.api.serializers import ActivitySerializer
 from activities.filtersets import ActivityFilterSet
 from activities.models import Activity
 from activities.services import delete_activity, log_activity
-from cohort.api.viewsets import RecordViewSet
+from core.api.viewsets import RecordViewSet
 
 
 class ActivityViewSet(RecordViewSet):

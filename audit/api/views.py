@@ -5,7 +5,7 @@ from rest_framework import viewsets
 from audit.api.serializers import AuditEntrySerializer
 from audit.filtersets import AuditEntryFilterSet
 from audit.models import AuditEntry
-from cohort.api.permissions import ModelPermissions
+from core.api.permissions import ModelPermissions
 
 
 class AuditEntryViewSet(viewsets.ReadOnlyModelViewSet):

@@ -4,10 +4,10 @@ at desktop and phone widths. COHORT_SCREENSHOTS=/some/dir keeps screenshots of t
 import pytest
 
 from audit.tests.conftest import COUNTRY_GB
-from cohort.browser_testing import PHONE
 from segments import services as segment_services
 from segments.sync import sync_segment
 from tags import services as tag_services
+from testing.browser import PHONE
 
 pytestmark = [
     pytest.mark.browser,

@@ -5,9 +5,9 @@ import re
 import pytest
 
 from accounts.tokens import issue_token
-from cohort.page_testing import queries_for, table_rows
 from segments import services as segment_services
 from tags import services as tag_services
+from testing.pages import queries_for, table_rows
 
 LOG = "/admin/audit"
 

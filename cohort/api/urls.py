@@ -2,8 +2,8 @@
 
 from activities.api.views import ActivityViewSet
 from audit.api.views import AuditEntryViewSet
-from cohort.api.routers import OptionalSlashRouter
 from contacts.api.views import ContactViewSet
+from core.api.routers import OptionalSlashRouter
 from deals.api.views import DealViewSet
 from jobs.api.views import JobViewSet
 from leads.api.views import LeadViewSet

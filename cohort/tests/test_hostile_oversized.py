@@ -11,8 +11,8 @@ import pytest
 from django.conf import settings
 
 from activities.models import Activity
-from cohort.json_limits import MAX_NESTING
 from contacts.models import Contact
+from core.json_limits import MAX_NESTING
 from deals.models import Deal
 from leads.models import Lead
 from segments.criteria.registry import MAX_CONDITIONS, MAX_DEPTH

@@ -20,7 +20,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from drf_spectacular.generators import SchemaGenerator
 
 from accounts.roles import ADMINISTRATOR, SALES_MANAGER, SALES_REP, VIEWER
-from cohort.tests.permission_world import (
+from testing.permissions import (
     ANONYMOUS,
     API_BODIES,
     HTMX_PAGES,

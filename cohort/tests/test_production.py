@@ -23,7 +23,7 @@ from psycopg import sql
 
 from django.db import connection
 
-from cohort.tests.real_services import postgres_url, reachable_redis
+from testing.services import postgres_url, reachable_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

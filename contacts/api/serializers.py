@@ -1,8 +1,8 @@
 from django_countries.serializers import CountryFieldMixin
 from rest_framework import serializers
 
-from cohort.api.serializers import OwnerField
 from contacts.models import DUPLICATE_EMAIL, Contact
+from core.api.serializers import OwnerField
 from tags.api.serializers import TagChipSerializer
 
 

@@ -7,8 +7,8 @@ import pytest
 from django.test import override_settings
 
 from activities.models import Activity
-from cohort.page_testing import queries_for, table_rows
 from contacts.models import Contact
+from testing.pages import queries_for, table_rows
 
 
 def contact_data(**overrides) -> dict:

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from cohort.api.serializers import OwnerField
+from core.api.serializers import OwnerField
 from deals.models import Deal
 from tags.api.serializers import TagChipSerializer
 

@@ -1,4 +1,4 @@
-from cohort.api.viewsets import RecordViewSet
+from core.api.viewsets import RecordViewSet
 from deals.api.serializers import DealSerializer
 from deals.filtersets import DealFilterSet
 from deals.models import Deal

@@ -7,9 +7,9 @@ import pytest
 
 from django.utils import dateformat, timezone
 
-from cohort.page_testing import queries_for, table_rows
 from contacts.models import Contact
 from deals.models import Deal
+from testing.pages import queries_for, table_rows
 
 
 @pytest.fixture

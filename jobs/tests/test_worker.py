@@ -1,4 +1,4 @@
-"""Jobs in a real Celery worker process, on PostgreSQL and Redis (cohort.worker_testing).
+"""Jobs in a real Celery worker process, on PostgreSQL and Redis (testing.worker).
 
 The API answers at once with a queued job; the worker runs it; the membership, tags
 and file it leaves are those of the inline path. A worker killed in the middle of a
@@ -13,7 +13,6 @@ import pytest
 
 from django.db import connection
 
-from cohort.worker_testing import wait_for
 from contacts.models import Contact
 from jobs.choices import JobState
 from jobs.models import Job
@@ -22,6 +21,7 @@ from segments.export import csv_chunks
 from segments.jobs import request_sync
 from segments.models import Segment, SegmentMember
 from tags.models import ContactTag
+from testing.worker import wait_for
 
 # The worker reads what the test commits; serialized_rollback: the flush after a
 # transactional test must not lose the seeded roles.

@@ -1,4 +1,4 @@
-from cohort.api.viewsets import RecordViewSet
+from core.api.viewsets import RecordViewSet
 from leads.api.serializers import LeadSerializer
 from leads.filtersets import LeadFilterSet
 from leads.models import Lead

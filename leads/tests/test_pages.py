@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from cohort.page_testing import queries_for, table_rows
 from contacts.models import Contact
 from leads.models import Lead
+from testing.pages import queries_for, table_rows
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-from cohort.api.routers import OptionalSlashRouter
+from core.api.routers import OptionalSlashRouter
 from segments.api.views import SegmentViewSet
 
 router = OptionalSlashRouter()

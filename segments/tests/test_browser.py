@@ -18,13 +18,13 @@ import pytest
 
 from django.utils import timezone
 
-from cohort.browser_testing import PHONE
 from contacts.models import Contact
 from segments import services
 from segments.models import Segment, SegmentMember, SyncRun
 from segments.sync import sync_segment
 from segments.tests.conftest import make_tag
 from tags.models import ContactTag
+from testing.browser import PHONE
 
 pytestmark = [
     pytest.mark.browser,

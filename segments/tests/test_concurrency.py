@@ -1,7 +1,7 @@
 """Concurrent syncs and manual edits: they never interleave, and membership stays consistent.
 
 On PostgreSQL an advisory lock and the segment's row lock order them; on SQLite one
-writer runs at a time (cohort.concurrency_testing explains the test database).
+writer runs at a time (testing.concurrency explains the test database).
 """
 
 import random
@@ -14,12 +14,12 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from cohort.concurrency_testing import errors_in, in_threads
 from cohort.records import delete_record
 from contacts.models import Contact
 from segments import services
 from segments.models import Segment, SegmentMember, SegmentRemoval, SyncRun
 from segments.sync import SyncInProgress, sync_segment
+from testing.concurrency import errors_in, in_threads
 
 # serialized_rollback: the flush after a transactional test must not lose the seeded roles.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -3,17 +3,17 @@ connection: they wait for each other on the segment's lock, and the membership e
 sync would make it, with an exact member count and a change row for every move.
 
 On PostgreSQL the threads really interleave; SQLite's test database lets one writer in at
-a time and the others retry (cohort.concurrency_testing).
+a time and the others retry (testing.concurrency).
 """
 
 import pytest
 
-from cohort.concurrency_testing import errors_in, in_threads
 from contacts.models import Contact
 from segments import services
 from segments.live import update_live_segments
 from segments.models import MembershipChange, Segment, SegmentMember
 from segments.sync import SyncInProgress, sync_segment
+from testing.concurrency import errors_in, in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 

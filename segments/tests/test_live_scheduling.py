@@ -6,7 +6,6 @@ import pytest
 
 from django.db import transaction
 
-from cohort.worker_testing import celery_conf
 from segments import live, services
 from segments.tasks import (
     follow_sync_run_task,
@@ -15,6 +14,7 @@ from segments.tasks import (
 )
 from segments.tests.live_world import US, all_of, make_live, names
 from tags import services as tags
+from testing.worker import celery_conf
 
 
 @pytest.fixture

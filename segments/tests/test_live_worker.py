@@ -1,5 +1,5 @@
 """Live segments in production's arrangement: a real Celery worker on PostgreSQL and Redis
-(cohort.worker_testing) re-evaluates the contacts a request changed, after its commit.
+(testing.worker) re-evaluates the contacts a request changed, after its commit.
 
 The guide's API call attaches a tag; the live segment has the contact within 5 seconds.
 A bulk import through the API moves the segment the same way. The latencies measured
@@ -12,12 +12,12 @@ import pytest
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from cohort.worker_testing import wait_for
 from contacts.models import Contact
 from segments import services
 from segments.choices import ChangeReason
 from segments.models import MembershipChange, Segment, SegmentMember
 from tags.services import attach_tag, create_tag
+from testing.worker import wait_for
 from transfers.tests.conftest import csv_bytes
 
 # The worker reads what the test commits; serialized_rollback: the flush after a

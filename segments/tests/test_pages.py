@@ -13,7 +13,6 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from cohort.page_testing import queries_for
 from contacts.models import Contact
 from segments import services
 from segments.criteria import describe_registry
@@ -21,6 +20,7 @@ from segments.models import Segment, SegmentMember, SegmentRemoval, SyncRun
 from segments.sync import SyncInProgress, sync_segment
 from segments.tests.conftest import make_tag
 from tags.models import ContactTag
+from testing.pages import queries_for
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 ROLES = ["admin_user", "manager", "rep", "viewer", "nobody"]

@@ -13,7 +13,6 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from cohort.concurrency_testing import errors_in, in_threads
 from jobs.choices import JobKind
 from jobs.models import Job
 from segments import services
@@ -29,6 +28,7 @@ from segments.schedule import (
     set_schedule,
 )
 from segments.sync import sync_segment
+from testing.concurrency import errors_in, in_threads
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 US = {"match": "all", "conditions": [{"field": "country", "operator": "equals", "value": "US"}]}

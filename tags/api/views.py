@@ -11,7 +11,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
-from cohort.api.exceptions import Conflict
+from core.api.exceptions import Conflict
 from jobs.api.serializers import JobSerializer, accepted
 from tags import services
 from tags.api.permissions import RecordTaggingPermission, TagPermission

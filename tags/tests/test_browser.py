@@ -6,10 +6,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from cohort.browser_testing import PHONE
 from contacts.models import Contact
 from tags import services
 from tags.models import Tag
+from testing.browser import PHONE
 
 pytestmark = [
     pytest.mark.browser,

@@ -2,7 +2,7 @@
 
 Real threads, each with its own connection, started together and repeated for a
 few rounds so that the interleavings that matter happen. On SQLite the writers
-are serialised (see cohort.concurrency_testing) and the same invariants must hold.
+are serialised (see testing.concurrency) and the same invariants must hold.
 """
 
 import random
@@ -10,12 +10,12 @@ import time
 
 import pytest
 
-from cohort.concurrency_testing import errors_in, in_threads
 from cohort.records import delete_record
 from contacts.models import Contact
 from tags import services
 from tags.models import ContactTag, Tag
 from tags.records import TAGGABLE_TYPES
+from testing.concurrency import errors_in, in_threads
 from transfers.services import import_csv
 
 # serialized_rollback: the flush after a transactional test must not lose the seeded roles.

@@ -9,7 +9,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from cohort.page_testing import table_rows
 from contacts.models import Contact
 from deals.models import Deal
 from leads.models import Lead
@@ -17,6 +16,7 @@ from tags import services
 from tags.colors import PALETTE, text_color_for
 from tags.models import ContactTag, Tag
 from tags.records import TAGGABLE_TYPES
+from testing.pages import table_rows
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 SCRIPT = "<script>alert(1)</script>"

@@ -15,8 +15,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cohort import json_limits
-from cohort.csv_export import csv_chunks
+from core import json_limits
+from core.csv import csv_chunks
 from jobs.api.serializers import JobSerializer, accepted
 from segments.api.views import CSVRenderer
 from tags.records import TAGGABLE_TYPES

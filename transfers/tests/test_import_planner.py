@@ -4,7 +4,7 @@ defers to the commit use the index, not a scan of the whole table per new row.
 The trap: a connection that checked foreign keys while the contacts table was tiny
 keeps a plan that scans it. An import of 100,000 contacts then checks each new tag
 link with a scan of 100,000 rows, and the commit takes minutes (seen in CI). The
-import re-analyzes the tables it filled (cohort.planner), which makes kept plans
+import re-analyzes the tables it filled (core.planner), which makes kept plans
 re-plan. Counted, not timed: the transaction's sequential scans of the contacts table.
 """
 

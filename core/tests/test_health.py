@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cohort.health import BROKER_TIMEOUT_S
-from cohort.tests.real_services import reachable_redis
+from core.health import BROKER_TIMEOUT_S
+from testing.services import reachable_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: refused at once

@@ -14,8 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views import View
 
-from cohort.paging import MAX_PAGE, fetch_page, positive_int
 from cohort.records import delete_record
+from core.paging import MAX_PAGE, fetch_page, positive_int
 from tags.api.views import prefetch_tags
 from tags.records import TAGGABLE_TYPES
 

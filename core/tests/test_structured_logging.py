@@ -10,7 +10,7 @@ from celery import shared_task
 from django.test import Client
 from django.urls import path
 
-from cohort.structured_logging import JsonFormatter
+from core.structured_logging import JsonFormatter
 
 # An error page for the test below (this module is its URLconf there).
 urlpatterns = [path("explode", lambda request: 1 / 0)]

@@ -43,7 +43,7 @@ def logging_config(log_format: str, level: str) -> dict:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {
-            "json": {"()": "cohort.structured_logging.JsonFormatter"},
+            "json": {"()": "core.structured_logging.JsonFormatter"},
             "text": {"format": TEXT_FORMAT},
         },
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": log_format}},

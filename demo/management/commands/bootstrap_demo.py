@@ -6,7 +6,7 @@ import time
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from cohort.demo_data import ADMIN_USERNAME, DEFAULT_CONTACTS, bootstrap_demo
+from demo.load import ADMIN_USERNAME, DEFAULT_CONTACTS, bootstrap_demo
 
 
 class Command(BaseCommand):

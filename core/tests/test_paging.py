@@ -1,14 +1,14 @@
-"""cohort.paging and cohort.counting: one page of rows, and counts that stay cheap."""
+"""core.paging and core.counting: one page of rows, and counts that stay cheap."""
 
 import pytest
 
 from django.db import connection
 from django.test import override_settings
 
-from cohort import counting
-from cohort.counting import estimated_count
-from cohort.paging import capped_count, fetch_page, positive_int
 from contacts.models import Contact
+from core import counting
+from core.counting import estimated_count
+from core.paging import capped_count, fetch_page, positive_int
 
 
 def make_contacts(count: int) -> None:

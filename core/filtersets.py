@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from cohort.widgets import FastSelect
+from core.widgets import FastSelect
 from tags.filtersets import TaggedFilterSet
 
 

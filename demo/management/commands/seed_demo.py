@@ -1,10 +1,10 @@
-"""`manage.py seed_demo`: add reproducible demo data (see cohort.demo_data)."""
+"""`manage.py seed_demo`: add reproducible demo data (see demo.load)."""
 
 import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from cohort.demo_data import DEFAULT_CONTACTS, DEFAULT_SEED, DEFAULT_TAGS, seed_demo
+from demo.load import DEFAULT_CONTACTS, DEFAULT_SEED, DEFAULT_TAGS, seed_demo
 
 
 class Command(BaseCommand):

@@ -13,11 +13,12 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.roles import ADMINISTRATOR, SALES_MANAGER, SALES_REP
 from activities.models import Activity
-from cohort import demo_data
-from cohort.demo_data import DEFAULT_SEED, SALES_TEAM, seed_demo
 from contacts.models import Contact
 from deals.choices import CLOSED_STAGES
 from deals.models import Deal
+from demo import load as demo_load
+from demo.load import DEFAULT_SEED, seed_demo
+from demo.vocabulary import SALES_TEAM
 from leads.models import Lead
 
 N = 200
@@ -169,7 +170,7 @@ def test_bootstrap_failure_leaves_nothing_behind(monkeypatch):
     def failing_seed(**kwargs):
         raise RuntimeError("seed failed")
 
-    monkeypatch.setattr(demo_data, "seed_demo", failing_seed)
+    monkeypatch.setattr(demo_load, "seed_demo", failing_seed)
     monkeypatch.setenv("COHORT_DEMO_CONTACTS", "5")
     with pytest.raises(RuntimeError):
         call_command("bootstrap_demo", stdout=StringIO())

@@ -7,7 +7,7 @@ import pytest
 
 from django.db import transaction
 
-from cohort.transactions import after_commit
+from core.transactions import after_commit
 
 
 def _fails(reason: str) -> None:

@@ -3,7 +3,7 @@
 Views declare what they return when things go well; `declare_error_responses` (a
 drf-spectacular postprocessing hook) adds what the shared machinery answers when they
 do not: authentication, permissions, throttling, validation, missing records, conflicts
-and oversized or unsupported bodies, in the shapes cohort.api.exceptions produces.
+and oversized or unsupported bodies, in the shapes core.api.exceptions produces.
 A view that documents one of these codes itself keeps its own.
 """
 

@@ -8,7 +8,7 @@ from django.contrib.humanize.templatetags.humanize import intcomma
 from django.template.defaultfilters import date
 from django.utils import timezone
 
-from cohort.templatetags.cohort_format import count, day
+from core.templatetags.cohort_format import count, day
 
 
 @pytest.mark.parametrize("value", [0, 7, 999, 1000, 12345, 1_000_000, -4200])

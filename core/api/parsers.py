@@ -1,12 +1,12 @@
-"""The API's JSON parser: DRF's, with nesting bounded (see cohort.json_limits).
+"""The API's JSON parser: DRF's, with nesting bounded (see core.json_limits).
 
 The body's size is bounded before parsing: DRF reads it through Django, which applies
-DATA_UPLOAD_MAX_MEMORY_SIZE (a 413, from cohort.api.exceptions).
+DATA_UPLOAD_MAX_MEMORY_SIZE (a 413, from core.api.exceptions).
 """
 
 from rest_framework import exceptions, parsers
 
-from cohort.json_limits import JSONTooDeep, check_nesting
+from core.json_limits import JSONTooDeep, check_nesting
 
 
 class JSONParser(parsers.JSONParser):

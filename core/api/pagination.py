@@ -1,6 +1,6 @@
 """Page-number pagination for the API that never counts a million rows.
 
-`count` is present when the exact number is known cheaply (cohort.paging), and
+`count` is present when the exact number is known cheaply (core.paging), and
 omitted past COHORT_COUNT_CAP.
 """
 
@@ -12,7 +12,7 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from cohort.paging import MAX_PAGE, fetch_page, positive_int
+from core.paging import MAX_PAGE, fetch_page, positive_int
 
 MAX_PAGE_SIZE = 200
 

@@ -3,7 +3,7 @@
 from django.db import connections
 from django.db.models import QuerySet
 
-from cohort.paging import capped_count
+from core.paging import capped_count
 
 # Past this many rows an unfiltered table's count comes from PostgreSQL's statistics.
 ESTIMATE_ABOVE = 100_000

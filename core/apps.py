@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    """The domain-free foundation: paging, counting, CSV, generic views, API conventions.
+
+    It knows no record type; the apps above it configure and compose its pieces.
+    """
+
+    name = "core"
+    verbose_name = "Core"

@@ -11,7 +11,7 @@ from django.db.models import Max, OuterRef, Subquery
 
 from activities.models import Activity
 from contacts.models import Contact
-from segments.live import contacts_changed
+from segments.notify import contacts_changed
 
 
 def refresh_last_activity(contact_ids: Iterable[int] | None = None) -> int:

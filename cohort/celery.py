@@ -1,16 +1,14 @@
 """Cohort's Celery application: background jobs on a Redis broker, inline without one.
 
-With CELERY_BROKER_URL (or REDIS_URL) set, `enqueue(task, ...)` queues the task for a
+With CELERY_BROKER_URL (or REDIS_URL) set, `core.queue.enqueue(name, ...)` queues the task for a
 `celery worker`; without a broker, settings turn on task_always_eager and the same
 task runs inline in the calling process, with the same code and results.
 """
 
 import os
 
-from celery import Celery, Task
+from celery import Celery
 from celery.signals import setup_logging
-
-from django.conf import settings
 
 from core.structured_logging import use_cohort_logging
 
@@ -21,10 +19,3 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Workers and beat log with Django's LOGGING (JSON lines in production), not Celery's format.
 setup_logging.connect(use_cohort_logging)
-
-
-def enqueue(task: Task, *args) -> None:
-    """Send the task to Cohort's queue (COHORT_CELERY_QUEUE), named at each send: Celery's
-    router fixes the default queue at its first use, so `delay()` would keep sending to
-    the queue of that moment."""
-    task.apply_async(args=list(args), queue=settings.CELERY_TASK_DEFAULT_QUEUE)

@@ -3,7 +3,7 @@ from contacts.filtersets import ContactFilterSet
 from contacts.forms import ContactForm
 from contacts.models import Contact
 from core import generic_views as generic
-from segments.live import contacts_changed
+from segments.notify import contacts_changed
 
 
 class ContactListView(generic.ObjectListView):

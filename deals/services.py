@@ -8,7 +8,7 @@ live segments re-evaluate its contact — and, when the deal moved, its former o
 from django.db import transaction
 
 from deals.models import Deal
-from segments.live import contacts_changed
+from segments.notify import contacts_changed
 
 
 @transaction.atomic

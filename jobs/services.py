@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.models import User
-from cohort.celery import enqueue
+from core.queue import enqueue
 from jobs.choices import ACTIVE_STATES, JobKind, JobState
 from jobs.models import Job
 
@@ -93,10 +93,8 @@ def launch(job: Job) -> Job:
 
 
 def _enqueue(job_id) -> None:
-    from jobs.tasks import run_job_task
-
     try:
-        enqueue(run_job_task, str(job_id))
+        enqueue("jobs.run_job", str(job_id))
     except Exception as exc:  # the broker is down: say so on the job rather than leave it queued
         logger.exception("Could not queue job %s", job_id)
         _finish(

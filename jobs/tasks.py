@@ -5,7 +5,9 @@ from celery import shared_task
 from jobs import services
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+@shared_task(
+    name="jobs.run_job", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None
+)
 def run_job_task(self, job_id: str) -> None:
     try:
         services.run_job(job_id)

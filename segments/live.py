@@ -2,8 +2,8 @@
 
 Every service that changes what segment criteria can see — a contact's fields, its
 tags, its deals, its activities (last activity), an import, a segment's membership
-(criteria may test it) — calls `contacts_changed` with the contact ids, inside its
-transaction. After the commit, one task per 1,000 ids (segments.tasks) runs
+(criteria may test it) — calls `segments.notify.contacts_changed` with the contact
+ids, inside its transaction. After the commit, one task per 1,000 ids (segments.tasks) runs
 `update_live_segments`: each live segment's criteria, compiled once by the same
 compiler a sync uses, restricted to those ids, and applied with the statements a
 sync uses (segments.membership), so the same rules hold:
@@ -35,12 +35,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from django.db import connections, router, transaction
+from django.db import connections, transaction
 from django.db.models import F
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from cohort.celery import enqueue
 from contacts.models import Contact
 from segments.choices import ChangeReason, SegmentMode
 from segments.criteria import FIELDS, compile_criteria, compile_keep, context
@@ -53,11 +52,7 @@ from segments.membership import (
     update_within,
 )
 from segments.models import CriteriaReference, MembershipChange, Segment, SyncRun
-
-# Contacts re-evaluated per statement (and per task): one IN list of this many ids.
-BATCH_SIZE = 1_000
-# Where contacts_changed keeps a transaction's ids until it commits.
-_PENDING = "cohort_live_segments_pending"
+from segments.notify import BATCH_SIZE, clean_ids, live_dependents, segment_database
 
 
 @dataclass(frozen=True)
@@ -79,83 +74,6 @@ class LiveUpdate:
 
 
 NOTHING = LiveUpdate(contacts=0, segments=0, joined=0, left=0)
-
-
-def clean_ids(values: Iterable[int], name: str = "contact_ids") -> list[int]:
-    """The distinct ids in ascending order; ValueError, naming `name`, when one is not an id."""
-    if isinstance(values, str | bytes | dict) or not isinstance(values, Iterable):
-        raise ValueError(f"{name}: expected a list of ids, got {type(values).__name__}.")
-    ids = set()
-    for value in values:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name}: {value!r} is not an id (a positive integer).")
-        ids.add(value)
-    return sorted(ids)
-
-
-def _database() -> str:
-    return router.db_for_write(Segment)
-
-
-def any_live_segment() -> bool:
-    """Whether some segment is live: one probe of a partial index that holds only those."""
-    return Segment.objects.using(_database()).filter(mode=SegmentMode.LIVE).exists()
-
-
-# --- after a change: collect, then schedule ------------------------------------------------------
-
-
-class _Pending:
-    """The contact ids a transaction changed, scheduled once when it commits."""
-
-    def __init__(self) -> None:
-        self.ids: set[int] = set()
-        self.flushed = False
-
-    def flush(self) -> None:
-        if self.flushed:
-            return  # an earlier callback of the same transaction took every id
-        self.flushed = True
-        schedule_live_update(self.ids)
-
-
-def contacts_changed(contact_ids: Iterable[int]) -> None:
-    """Tell live segments that these contacts changed; call it inside the change's transaction.
-
-    After the commit (at once outside a transaction), the ids are re-evaluated against
-    every live segment, in background tasks of BATCH_SIZE ids. All the calls of one
-    transaction share one set of ids: each contact is evaluated once, however often it
-    changed. Nothing is scheduled when no segment is live.
-    """
-    ids = clean_ids(contact_ids)
-    if not ids:
-        return
-    using = _database()
-    connection = connections[using]
-    pending = getattr(connection, _PENDING, None) if connection.in_atomic_block else None
-    # An empty run_on_commit means the transaction that collected them was rolled back.
-    if pending is None or pending.flushed or not connection.run_on_commit:
-        pending = _Pending()
-        if connection.in_atomic_block:
-            setattr(connection, _PENDING, pending)
-    pending.ids.update(ids)
-    # One callback per call (a savepoint rolled back takes its own with it); the first
-    # to run after the commit schedules every id, the others find nothing left to do.
-    # Robust: the change itself is committed; a failure to schedule is logged, not raised.
-    transaction.on_commit(pending.flush, using=using, robust=True)
-
-
-def schedule_live_update(contact_ids: Iterable[int]) -> int:
-    """Queue update_live_segments for these contacts, BATCH_SIZE ids per task (inline
-    without a broker); returns how many tasks. None when no segment is live."""
-    ids = clean_ids(contact_ids)
-    if not ids or not any_live_segment():
-        return 0
-    from segments.tasks import update_live_segments_task  # the task module imports this one
-
-    for start in range(0, len(ids), BATCH_SIZE):
-        enqueue(update_live_segments_task, ids[start : start + BATCH_SIZE])
-    return -(-len(ids) // BATCH_SIZE)
 
 
 # --- which live segments, in which order ---------------------------------------------------------
@@ -187,7 +105,7 @@ def dependency_order(segment_ids: Iterable[int], edges: Iterable[tuple[int, int]
 
 def live_segments_in_order(segment_ids: Iterable[int] | None = None) -> list[int]:
     """Ids of the live segments (all, or those of `segment_ids`), in dependency order."""
-    using = _database()
+    using = segment_database()
     live = Segment.objects.using(using).filter(mode=SegmentMode.LIVE)
     if segment_ids is not None:
         live = live.filter(pk__in=list(segment_ids))
@@ -196,21 +114,6 @@ def live_segments_in_order(segment_ids: Iterable[int] | None = None) -> list[int
         return []
     edges = CriteriaReference.objects.using(using).filter(segment_id__in=ids, target_id__in=ids)
     return dependency_order(ids, edges.values_list("segment_id", "target_id"))
-
-
-def live_dependents(segment_id: int) -> list[int]:
-    """Live segments whose membership depends on the segment's: their criteria test
-    membership of it, directly or through other live segments."""
-    using = _database()
-    found: set[int] = set()
-    frontier = {segment_id}
-    while frontier:
-        users = CriteriaReference.objects.using(using).filter(
-            target_id__in=frontier, segment__mode=SegmentMode.LIVE
-        )
-        frontier = set(users.values_list("segment_id", flat=True)) - found - {segment_id}
-        found |= frontier
-    return sorted(found)
 
 
 def uses_relative_dates(criteria: dict) -> bool:
@@ -232,7 +135,7 @@ def segments_to_sweep(synced_before: datetime | None = None) -> list[Segment]:
     """Live segments whose criteria use relative dates, in dependency order; with
     `synced_before`, only those not synced since."""
     order = live_segments_in_order()
-    segments = Segment.objects.using(_database()).in_bulk(order)
+    segments = Segment.objects.using(segment_database()).in_bulk(order)
     return [
         segments[pk]
         for pk in order
@@ -367,7 +270,7 @@ def update_live_segments(
         segment_ids = clean_ids(segment_ids, "segment_ids") if segment_ids else []
     if not ids or segment_ids == []:
         return NOTHING
-    using = _database()
+    using = segment_database()
     live = Segment.objects.using(using).filter(mode=SegmentMode.LIVE)
     if segment_ids is not None:
         live = live.filter(pk__in=segment_ids)
@@ -385,20 +288,10 @@ def update_live_segments(
 # --- after a sync --------------------------------------------------------------------------------
 
 
-def follow_sync_run(run_id: int, segment_id: int) -> None:
-    """After a sync changed a segment's membership (called on commit): when live segments
-    test membership of it, queue the re-evaluation of the contacts that joined or left."""
-    if not live_dependents(segment_id):
-        return
-    from segments.tasks import follow_sync_run_task  # the task module imports this one
-
-    enqueue(follow_sync_run_task, run_id)
-
-
 def update_after_sync(run_id: int) -> LiveUpdate:
     """Re-evaluate the contacts a sync run changed against the live segments that depend
     on its segment, BATCH_SIZE at a time."""
-    using = _database()
+    using = segment_database()
     segment_id = (
         SyncRun.objects.using(using).filter(pk=run_id).values_list("segment_id", flat=True).first()
     )

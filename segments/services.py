@@ -18,10 +18,10 @@ from django.utils import timezone
 from accounts.models import User
 from audit.choices import Action
 from audit.services import record_event
-from cohort.celery import enqueue
 from contacts.filtersets import ContactFilterSet
 from contacts.models import Contact
 from core.filtersets import search_words
+from core.queue import enqueue
 from core.transactions import after_commit
 from segments.choices import (
     AddedHow,
@@ -33,7 +33,6 @@ from segments.choices import (
 )
 from segments.criteria import CriteriaError, compile_keep, criteria_references, matching_contacts
 from segments.criteria import validate_criteria as _validate_criteria
-from segments.live import contacts_changed
 from segments.models import (
     LIVE_SCHEDULE_MESSAGE,
     CriteriaReference,
@@ -42,8 +41,8 @@ from segments.models import (
     SegmentMember,
     SegmentRemoval,
 )
+from segments.notify import contacts_changed
 from segments.schedule import set_schedule
-from segments.tasks import sync_segment_task
 
 NAME_MAX_LENGTH = Segment._meta.get_field("name").max_length
 REFERENCE_COLUMNS = {
@@ -194,7 +193,7 @@ def _sync_after_commit(segment: Segment, user: User | None) -> None:
     """A live segment's members must match its criteria from the start: one full sync,
     queued when the change that made it live (or changed its criteria) commits."""
     user_id = user.pk if user is not None else None
-    after_commit(enqueue, sync_segment_task, segment.pk, user_id)
+    after_commit(enqueue, "segments.sync_segment", segment.pk, user_id)
 
 
 @transaction.atomic

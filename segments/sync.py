@@ -44,9 +44,9 @@ from core.planner import STATISTICS_REFRESH_AFTER, refresh_statistics
 from core.transactions import after_commit
 from segments.choices import AddedHow, ChangeReason, SyncOutcome
 from segments.criteria import compile_criteria, compile_keep, context
-from segments.live import follow_sync_run
 from segments.membership import ChangeLog, delete_leavers, insert_newcomers, select_ids
 from segments.models import Segment, SegmentMember, SegmentRemoval, SyncRun
+from segments.notify import follow_sync_run
 from segments.schedule import next_sync_after
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from accounts.models import User
 from audit.choices import Action
 from audit.services import record_event
 from contacts.models import Contact
-from segments.live import any_live_segment, contacts_changed
+from segments.notify import any_live_segment, contacts_changed
 from segments.services import SegmentInUse, ensure_unused
 from tags.colors import palette_color_for
 from tags.models import Tag, validate_tag_name

@@ -29,7 +29,7 @@ from contacts.models import Contact
 from core.csv import FORMULA_STARTS
 from core.planner import STATISTICS_REFRESH_AFTER, refresh_statistics
 from deals.choices import CLOSED_STAGES, CURRENCY_CODES
-from segments.live import contacts_changed
+from segments.notify import contacts_changed
 from tags.models import Tag
 from tags.records import TAGGABLE_TYPES, TaggableType
 from tags.services import bulk_tag, create_tag, find_tag_by_name, record_bulk_tagging

@@ -4,7 +4,7 @@ from contacts.api.serializers import ContactSerializer
 from contacts.filtersets import ContactFilterSet
 from contacts.models import Contact
 from core.api.viewsets import RecordViewSet
-from segments.live import contacts_changed
+from segments.notify import contacts_changed
 from tags.api.views import TaggedRecordViewSetMixin, prefetch_tags
 
 

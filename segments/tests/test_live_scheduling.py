@@ -6,7 +6,7 @@ import pytest
 
 from django.db import transaction
 
-from segments import live, services
+from segments import live, notify, services
 from segments.tasks import (
     follow_sync_run_task,
     sync_segment_task,
@@ -42,7 +42,7 @@ def test_one_task_per_transaction_with_every_id_once(
         tags.attach_tag(cast["Bob"], vip)
         tags.attach_tag(cast["Cy"], vip)
         tags.detach_tag(cast["Bob"], vip)
-        live.contacts_changed([cast["Cy"].pk, cast["Ann"].pk])
+        notify.contacts_changed([cast["Cy"].pk, cast["Ann"].pk])
 
     assert queued == [sorted([cast["Ann"].pk, cast["Bob"].pk, cast["Cy"].pk])]
 
@@ -50,9 +50,9 @@ def test_one_task_per_transaction_with_every_id_once(
 def test_ids_are_scheduled_in_tasks_of_batch_size(
     a_live_segment, queued, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(live, "BATCH_SIZE", 2)
+    monkeypatch.setattr(notify, "BATCH_SIZE", 2)
     with django_capture_on_commit_callbacks(execute=True):
-        live.contacts_changed([5, 1, 4, 2, 3, 1])
+        notify.contacts_changed([5, 1, 4, 2, 3, 1])
 
     assert queued == [[1, 2], [3, 4], [5]]
 
@@ -61,10 +61,10 @@ def test_a_savepoint_rolled_back_takes_only_its_own_callback(
     cast, a_live_segment, queued, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        live.contacts_changed([cast["Ann"].pk])
+        notify.contacts_changed([cast["Ann"].pk])
         try:
             with transaction.atomic():
-                live.contacts_changed([cast["Bob"].pk])
+                notify.contacts_changed([cast["Bob"].pk])
                 raise RuntimeError("the inner change fails")
         except RuntimeError:
             pass
@@ -109,12 +109,12 @@ def test_nothing_is_scheduled_before_the_commit_or_after_a_rollback(cast, queued
     queued.clear()
 
     with transaction.atomic():
-        live.contacts_changed([cast["Bob"].pk])
+        notify.contacts_changed([cast["Bob"].pk])
         assert queued == []
         transaction.set_rollback(True)
     assert queued == []
     with transaction.atomic():
-        live.contacts_changed([cast["Cy"].pk])
+        notify.contacts_changed([cast["Cy"].pk])
         assert queued == []
 
     assert queued == [[cast["Cy"].pk]]
@@ -125,7 +125,7 @@ def test_outside_a_transaction_it_is_scheduled_at_once(cast, queued, manager):
     services.create_segment(name="Americans", criteria=all_of(US), user=manager, mode="live")
     queued.clear()
 
-    live.contacts_changed([cast["Bob"].pk])
+    notify.contacts_changed([cast["Bob"].pk])
 
     assert queued == [[cast["Bob"].pk]]
 
@@ -156,7 +156,7 @@ def test_a_committed_tag_attach_reaches_a_live_segment_inline(cast, manager, inl
 @pytest.mark.parametrize("bad", [["7"], [0], "7", [None]])
 def test_contacts_changed_refuses_what_is_not_an_id(db, bad):
     with pytest.raises(ValueError, match="contact_ids: "):
-        live.contacts_changed(bad)
+        notify.contacts_changed(bad)
 
 
 # --- the tasks, inline without a broker --------------------------------------------------------

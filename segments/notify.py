@@ -1,0 +1,127 @@
+"""The port every other app calls when contacts change: `contacts_changed(ids)`.
+
+A service that changes what segment criteria can see — a contact's fields, its tags,
+its deals, its activities, an import, a segment's membership — calls `contacts_changed`
+with the contact ids inside its transaction. After the commit the ids are queued for
+re-evaluation against every live segment (segments.live does that work, in tasks of
+BATCH_SIZE ids, inline without a broker). Nothing is queued while no segment is live.
+
+Work is queued by task name (core.queue), so this module imports neither the tasks nor
+the engine: every app can call it without pulling in the segment machinery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import connections, router, transaction
+
+from core.queue import enqueue
+from segments.choices import SegmentMode
+from segments.models import CriteriaReference, Segment
+
+# Contacts re-evaluated per statement (and per task): one IN list of this many ids.
+BATCH_SIZE = 1_000
+# Where contacts_changed keeps a transaction's ids until it commits.
+_PENDING = "cohort_live_segments_pending"
+
+
+def clean_ids(values: Iterable[int], name: str = "contact_ids") -> list[int]:
+    """The distinct ids in ascending order; ValueError, naming `name`, when one is not an id."""
+    if isinstance(values, str | bytes | dict) or not isinstance(values, Iterable):
+        raise ValueError(f"{name}: expected a list of ids, got {type(values).__name__}.")
+    ids = set()
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name}: {value!r} is not an id (a positive integer).")
+        ids.add(value)
+    return sorted(ids)
+
+
+def segment_database() -> str:
+    return router.db_for_write(Segment)
+
+
+def any_live_segment() -> bool:
+    """Whether some segment is live: one probe of a partial index that holds only those."""
+    return Segment.objects.using(segment_database()).filter(mode=SegmentMode.LIVE).exists()
+
+
+# --- after a change: collect, then schedule ------------------------------------------------------
+
+
+class _Pending:
+    """The contact ids a transaction changed, scheduled once when it commits."""
+
+    def __init__(self) -> None:
+        self.ids: set[int] = set()
+        self.flushed = False
+
+    def flush(self) -> None:
+        if self.flushed:
+            return  # an earlier callback of the same transaction took every id
+        self.flushed = True
+        schedule_live_update(self.ids)
+
+
+def contacts_changed(contact_ids: Iterable[int]) -> None:
+    """Tell live segments that these contacts changed; call it inside the change's transaction.
+
+    After the commit (at once outside a transaction), the ids are re-evaluated against
+    every live segment, in background tasks of BATCH_SIZE ids. All the calls of one
+    transaction share one set of ids: each contact is evaluated once, however often it
+    changed. Nothing is scheduled when no segment is live.
+    """
+    ids = clean_ids(contact_ids)
+    if not ids:
+        return
+    using = segment_database()
+    connection = connections[using]
+    pending = getattr(connection, _PENDING, None) if connection.in_atomic_block else None
+    # An empty run_on_commit means the transaction that collected them was rolled back.
+    if pending is None or pending.flushed or not connection.run_on_commit:
+        pending = _Pending()
+        if connection.in_atomic_block:
+            setattr(connection, _PENDING, pending)
+    pending.ids.update(ids)
+    # One callback per call (a savepoint rolled back takes its own with it); the first
+    # to run after the commit schedules every id, the others find nothing left to do.
+    # Robust: the change itself is committed; a failure to schedule is logged, not raised.
+    transaction.on_commit(pending.flush, using=using, robust=True)
+
+
+def schedule_live_update(contact_ids: Iterable[int]) -> int:
+    """Queue update_live_segments for these contacts, BATCH_SIZE ids per task (inline
+    without a broker); returns how many tasks. None when no segment is live."""
+    ids = clean_ids(contact_ids)
+    if not ids or not any_live_segment():
+        return 0
+    for start in range(0, len(ids), BATCH_SIZE):
+        enqueue("segments.update_live_segments", ids[start : start + BATCH_SIZE])
+    return -(-len(ids) // BATCH_SIZE)
+
+
+def live_dependents(segment_id: int) -> list[int]:
+    """Live segments whose membership depends on the segment's: their criteria test
+    membership of it, directly or through other live segments."""
+    using = segment_database()
+    found: set[int] = set()
+    frontier = {segment_id}
+    while frontier:
+        users = CriteriaReference.objects.using(using).filter(
+            target_id__in=frontier, segment__mode=SegmentMode.LIVE
+        )
+        frontier = set(users.values_list("segment_id", flat=True)) - found - {segment_id}
+        found |= frontier
+    return sorted(found)
+
+
+# --- after a sync -------------------------------------------------------------------------------
+
+
+def follow_sync_run(run_id: int, segment_id: int) -> None:
+    """After a sync changed a segment's membership (called on commit): when live segments
+    test membership of it, queue the re-evaluation of the contacts that joined or left."""
+    if not live_dependents(segment_id):
+        return
+    enqueue("segments.follow_sync_run", run_id)

@@ -2,20 +2,27 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# The runtime lock is all `make run` needs; `make test` adds the development lock on top.
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 COHORT_HOST ?= 127.0.0.1
 COHORT_PORT ?= 8000
 COHORT_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cohort
 export COHORT_TEST_DATABASE_URL
 
-.PHONY: install run test test-sqlite test-postgres lint browser wrk bench lock serve-prod
+.PHONY: install install-dev run test test-sqlite test-postgres lint browser wrk bench lock serve-prod
 
 $(STAMP): requirements.lock
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
 	touch $(STAMP)
 
+$(DEV_STAMP): $(STAMP) requirements-dev.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
+	touch $(DEV_STAMP)
+
 install: $(STAMP)
+install-dev: $(DEV_STAMP)
 
 # Development, even in a shell that exported a production SECRET_KEY (which turns DEBUG off).
 run test-sqlite test-postgres: export COHORT_DEBUG ?= true
@@ -26,17 +33,18 @@ run: install
 	$(PY) manage.py bootstrap_demo
 	$(PY) manage.py runserver --noreload $(COHORT_HOST):$(COHORT_PORT)
 
-## make test: install, then lint and the whole suite on SQLite and on PostgreSQL.
-test: install browser wrk lint test-sqlite test-postgres
+## make test: install, then lint (code style and the import layers) and the whole suite on
+## SQLite and on PostgreSQL.
+test: install-dev browser wrk lint test-sqlite test-postgres
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test-sqlite: install
+test-sqlite: install-dev
 	env -u DATABASE_URL $(VENV)/bin/pytest -n 2 -q
 
-test-postgres: install
+test-postgres: install-dev
 	@$(PY) scripts/check_postgres.py; status=$$?; \
 	if [ $$status = 3 ]; then echo "Skipping the PostgreSQL run (set CI=true to make this an error)."; \
 	elif [ $$status != 0 ]; then exit $$status; \
@@ -76,5 +84,7 @@ serve-prod: install
 	fi; \
 	honcho start release && exec honcho start --port $(COHORT_PORT) web worker beat
 
-lock:
+## make lock: re-pin both locks after editing requirements.in or requirements-dev.in.
+lock: install-dev
 	$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras -o requirements.lock requirements.in
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras -o requirements-dev.lock requirements-dev.in

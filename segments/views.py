@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from contacts.filtersets import ContactFilterSet
 from contacts.models import Contact
+from core.csv import csv_response
 from core.htmx import is_partial
 from core.paging import MAX_PAGE, fetch_page, positive_int
 from jobs.choices import ACTIVE_STATES, JobState
@@ -538,9 +539,7 @@ def segment_contact_search(request: HttpRequest, pk: int) -> HttpResponse:
 def segment_export(request: HttpRequest, pk: int) -> HttpResponse:
     """Export CSV: the members, streamed (memory stays flat at any size)."""
     segment = get_object_or_404(Segment, pk=pk)
-    response = StreamingHttpResponse(csv_chunks(segment), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{export_filename(segment)}"'
-    return response
+    return csv_response(csv_chunks(segment), export_filename(segment))
 
 
 @login_required

@@ -536,7 +536,7 @@
       ? (Array.isArray(node.value) ? node.value : [])
       : node.value === null || node.value === undefined ? [] : [node.value];
     const listId = nextId("criteria-options");
-    const chips = el("span", { class: "criteria-picked", "data-combobox-picked": true });
+    const chips = el("span", { class: "combobox-picked criteria-picked", "data-combobox-picked": true });
     const input = el("input", {
       type: "text",
       role: "combobox",

@@ -8,10 +8,11 @@ from activities.forms import ActivityForm
 from activities.models import Activity
 from activities.services import delete_activity, log_activity
 from contacts.models import Contact
+from core.htmx import is_partial
 
 
 def _timeline(request, contact: Contact, form: ActivityForm, status: int = 200):
-    if not request.htmx:
+    if not is_partial(request):
         return redirect(contact)
     context = {
         "contact": contact,

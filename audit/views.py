@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 from audit.filtersets import AuditEntryFilterSet
 from audit.models import AuditEntry
 from audit.services import link_targets
+from core.htmx import is_partial
 from core.paging import MAX_PAGE, fetch_page, positive_int
 
 PAGE_SIZE = 50
@@ -24,7 +25,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     page = fetch_page(rows, positive_int(request.GET.get("page"), 1, MAX_PAGE), PAGE_SIZE)
     link_targets(page.rows)
     context = {"filterset": filterset, "page": page, "target": _target_filter(filterset)}
-    partial = request.htmx and not request.htmx.boosted
+    partial = is_partial(request)
     template = "audit/_audit_results.html" if partial else "audit/audit_list.html"
     return render(request, template, context)
 

@@ -1,7 +1,8 @@
 """Streaming CSV out of Cohort: formula neutralising, batching and per-chunk tag names.
 
 Shared by the segment member export (segments.export) and the list exports
-(transfers.export), so there is one CSV writer and one injection rule.
+(transfers.export), so there is one CSV writer, one injection rule and one
+download response (csv_response).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from datetime import UTC, datetime, tzinfo
 from django.db.models import Aggregate, Model, OuterRef, QuerySet, Subquery, TextField
 from django.db.models.functions import Lower
 from django.db.models.sql.constants import MULTI
+from django.http import StreamingHttpResponse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ROWS_PER_WRITE = 500
@@ -147,3 +150,13 @@ def csv_chunks(rows: Iterable[list[str]]) -> Iterator[str]:
             batch = []
     if batch:
         yield _csv_text(batch)
+
+
+def csv_response(chunks: Iterable[str], filename: str) -> StreamingHttpResponse:
+    """A download of CSV text chunks (from csv_chunks), streamed: memory stays flat at any size.
+
+    The filename is quoted by Django's own rule (filename*= for non-ASCII names).
+    """
+    response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views import View
 
 from cohort.records import delete_record
+from core.htmx import is_partial
 from core.paging import MAX_PAGE, fetch_page, positive_int
 from tags.api.views import prefetch_tags
 from tags.records import TAGGABLE_TYPES
@@ -74,7 +75,7 @@ class ObjectListView(ModelPermissionMixin, View):
             "ordering": request.GET.get("ordering", ""),
             **self.transfer_links(tagging["record_type"], request.user),
         }
-        partial = request.htmx and not request.htmx.boosted
+        partial = is_partial(request)
         return render(request, self.results_template if partial else self.template_name, context)
 
     def transfer_links(self, record_type: str, user) -> dict:

@@ -9,6 +9,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from core.htmx import is_partial
 from jobs import services
 from jobs.choices import JobKind
 from jobs.summaries import job_context
@@ -41,7 +42,7 @@ def job_detail(request: HttpRequest, pk) -> HttpResponse:
     """The job's page; htmx polls get the status panel alone."""
     job = get_object_or_404(services.visible_jobs(request.user), pk=pk)
     context = job_context(job)
-    if request.htmx and not request.htmx.boosted:
+    if is_partial(request):
         response = render(request, "jobs/_job.html", context)
         if job.finished and job.kind == JobKind.SEGMENT_SYNC:
             # The segment page refreshes its member list and count when a sync ends.

@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +25,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from contacts.filtersets import ContactFilterSet
 from contacts.models import Contact
+from core.csv import csv_response
+from core.htmx import is_partial
 from core.paging import MAX_PAGE, fetch_page, positive_int
 from jobs.choices import ACTIVE_STATES, JobState
 from jobs.services import visible_jobs
@@ -54,12 +56,6 @@ RECENT_CHANGES = 20
 CHANGES_PAGE_SIZE = 50
 
 
-def _is_partial(request: HttpRequest) -> bool:
-    """An htmx request for a piece of the page (not a boosted link or a history restore)."""
-    htmx = request.htmx
-    return bool(htmx and not htmx.boosted and not htmx.history_restore_request)
-
-
 # --- the list ---------------------------------------------------------------------------------
 
 
@@ -77,7 +73,7 @@ def segment_list(request: HttpRequest) -> HttpResponse:
     for segment in page.rows:
         segment.stale = is_stale(segment, now)  # from the row's own fields: no query
     context = {"page": page, "search": search, "can_manage": request.user.has_perm(MANAGE)}
-    if _is_partial(request):
+    if is_partial(request):
         return render(request, "segments/_segment_results.html", context)
     return render(request, "segments/segment_list.html", context)
 
@@ -370,7 +366,7 @@ def _segment(pk: int) -> Segment:
 def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The segment page; htmx requests (search, pages) get only the members table."""
     segment = _segment(pk)
-    if _is_partial(request):
+    if is_partial(request):
         return render(request, "segments/_members.html", _members_context(request, segment))
     return _render_detail(request, segment)
 
@@ -391,7 +387,7 @@ def segment_changes(request: HttpRequest, pk: int) -> HttpResponse:
     """Who joined and left: htmx refreshes the segment page's panel of the latest; a plain
     request gets every change, page by page, optionally only joins or only leaves."""
     segment = _segment(pk)
-    if _is_partial(request):
+    if is_partial(request):
         return render(request, "segments/_changes.html", _recent_changes_context(segment))
     change = request.GET.get("change", "").strip()
     try:
@@ -440,7 +436,7 @@ def _after_member_change(
 ) -> HttpResponse:
     """htmx gets the members table, the new count and (after an add) an empty contact
     picker; a plain form post goes back to the segment page with a message."""
-    if _is_partial(request):
+    if is_partial(request):
         segment.refresh_from_db(fields=["member_count"])
         context = {
             **_members_context(request, segment, note=note, error=error),
@@ -532,7 +528,7 @@ def segment_contact_search(request: HttpRequest, pk: int) -> HttpResponse:
         "options": [{"contact": c, "is_member": c.pk in members} for c in contacts],
         "limit": PICKER_LIMIT,
     }
-    if _is_partial(request):
+    if is_partial(request):
         return render(request, "segments/_contact_options.html", context)
     return render(request, "segments/segment_add_member.html", context)
 
@@ -543,9 +539,7 @@ def segment_contact_search(request: HttpRequest, pk: int) -> HttpResponse:
 def segment_export(request: HttpRequest, pk: int) -> HttpResponse:
     """Export CSV: the members, streamed (memory stays flat at any size)."""
     segment = get_object_or_404(Segment, pk=pk)
-    response = StreamingHttpResponse(csv_chunks(segment), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{export_filename(segment)}"'
-    return response
+    return csv_response(csv_chunks(segment), export_filename(segment))
 
 
 @login_required

@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.htmx import is_partial
 from core.paging import MAX_PAGE, fetch_page, positive_int
 from tags import services
 from tags.colors import palette_color_for
@@ -62,7 +63,7 @@ def tag_list(request: HttpRequest) -> HttpResponse:
         "ordering": ordering if ordering in TAG_ORDERINGS else "",
         "can_manage": request.user.has_perm("tags.manage_tag"),
     }
-    partial = request.htmx and not request.htmx.boosted
+    partial = is_partial(request)
     return render(request, "tags/_tag_results.html" if partial else "tags/tag_list.html", context)
 
 
@@ -198,7 +199,7 @@ def _section(request, record: Model, *, error: str = "", status: int = 200, refo
 
     `refocus` puts the cursor back in the picker after an attach, to add another tag.
     """
-    if not request.htmx:
+    if not is_partial(request):
         if error:
             messages.error(request, error)
         return redirect(record.get_absolute_url())

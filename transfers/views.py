@@ -20,7 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from core.csv import csv_chunks
+from core.csv import csv_chunks, csv_response
 from tags.records import TAGGABLE_TYPES, TaggableType
 from transfers import export, services, uploads
 from transfers.jobs import request_import
@@ -176,12 +176,6 @@ def import_errors(request: HttpRequest, record_type: str, token: str) -> FileRes
     )
 
 
-def _streamed(rows, filename: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(csv_chunks(rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 @login_required
 @require_GET
 def record_export(request: HttpRequest, record_type: str) -> HttpResponse:
@@ -194,7 +188,7 @@ def record_export(request: HttpRequest, record_type: str) -> HttpResponse:
     except export.ExportFilterError as error:
         return HttpResponse(f"Invalid filter: {error}", status=400, content_type="text/plain")
     rows = export.record_rows(record_type, records)
-    return _streamed(rows, export.export_filename(record_type))
+    return csv_response(csv_chunks(rows), export.export_filename(record_type))
 
 
 @login_required
@@ -202,4 +196,4 @@ def record_export(request: HttpRequest, record_type: str) -> HttpResponse:
 @require_GET
 def tag_export(request: HttpRequest) -> StreamingHttpResponse:
     rows = export.tag_rows(request.GET.get("search", "").strip())
-    return _streamed(rows, export.export_filename("tags"))
+    return csv_response(csv_chunks(rows), export.export_filename("tags"))

@@ -471,6 +471,13 @@ def test_boosted_htmx_request_gets_the_whole_page(browser_client, contact):
     assert "<html" in html
 
 
+def test_history_restore_request_gets_the_whole_page(browser_client, contact):
+    html = browser_client.get(
+        "/admin/contacts", HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+    ).content.decode()
+    assert "<html" in html
+
+
 def test_list_query_count_does_not_grow_with_rows(browser_client, admin_user, make_user):
     owners = [admin_user, make_user("second")]
     for n in range(5):

@@ -1,7 +1,6 @@
 """Segments API under /api/crm/segments: thin views over segments.services and segments.sync."""
 
 from django.db.models import Prefetch, prefetch_related_objects
-from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import filters, mixins, renderers, status, viewsets
@@ -11,6 +10,7 @@ from rest_framework.response import Response
 
 from contacts.api.serializers import ContactSerializer
 from contacts.models import Contact
+from core.csv import csv_response
 from jobs.api.serializers import JobSerializer, accepted
 from segments import services
 from segments.api.permissions import SegmentPermission
@@ -245,11 +245,7 @@ class SegmentViewSet(
     )
     def export(self, request, pk=None):
         segment = self.get_object()
-        response = StreamingHttpResponse(
-            csv_chunks(segment), content_type="text/csv; charset=utf-8"
-        )
-        response["Content-Disposition"] = f'attachment; filename="{export_filename(segment)}"'
-        return response
+        return csv_response(csv_chunks(segment), export_filename(segment))
 
     # --- criteria tools -----------------------------------------------------------------------
 

@@ -183,3 +183,73 @@ def test_bulk_add_tags_to_ticked_rows(live_server, open_page, log_in, shoot, adm
     tagged = Contact.objects.filter(tags__name="enterprise").values_list("last_name", flat=True)
     assert sorted(tagged) == ["Babbage", "Hopper"]
     shoot(page, "12-after-bulk-1280")
+
+
+def test_picker_chips_by_keyboard(live_server, open_page, log_in, admin_user, people):
+    services.create_tag("enterprise", color="#16a34a")
+    page = open_page()
+    log_in(page, admin_user)
+    page.goto(f"{live_server.url}/admin/contacts")
+    bar = page.locator("form.bulk-bar")
+    combobox = bar.get_by_role("combobox")
+    listbox = bar.get_by_role("listbox")
+    for name in ["vip", "enterprise"]:
+        combobox.fill(name)
+        expect(listbox).not_to_have_attribute("aria-busy", "true")
+        combobox.press("Enter")
+        expect(bar.locator(".tag-chip", has_text=name)).to_be_visible()
+    expect(bar.locator(".tag-chip")).to_have_text(["vip×", "enterprise×"])
+    # The suggestions are not a Tab stop: Tab leaves the picker for the next control.
+    assert (
+        bar.locator('[role="listbox"], [role="option"]').evaluate_all(
+            "nodes => nodes.filter(node => node.tabIndex >= 0).length"
+        )
+        == 0
+    )
+
+    # Backspace in the empty input removes the last chip; focus stays in the input.
+    expect(combobox).to_have_value("")
+    combobox.press("Backspace")
+    expect(bar.locator(".tag-chip")).to_have_text(["vip×"])
+    expect(combobox).to_be_focused()
+    assert bar.locator('input[name="tags"]').all()[0].get_attribute("value") == str(
+        people["vip"].pk
+    )
+
+    # Removing a chip with its × by keyboard keeps focus in the picker: on the × now in
+    # its place, and on the input when no chip is left.
+    combobox.fill("enterprise")
+    expect(listbox).not_to_have_attribute("aria-busy", "true")
+    combobox.press("Enter")
+    bar.get_by_role("button", name="Remove vip").focus()
+    page.keyboard.press("Enter")
+    expect(bar.locator(".tag-chip")).to_have_text(["enterprise×"])
+    expect(bar.get_by_role("button", name="Remove enterprise")).to_be_focused()
+    page.keyboard.press("Space")
+    expect(bar.locator(".tag-chip")).to_have_count(0)
+    expect(combobox).to_be_focused()
+
+
+def test_record_tags_keep_focus_after_a_chip_is_removed(
+    live_server, open_page, log_in, admin_user, people
+):
+    enterprise = services.create_tag("enterprise", color="#16a34a")
+    services.attach_tag(people["babbage"], enterprise)
+    page = open_page()
+    log_in(page, admin_user)
+    page.goto(f"{live_server.url}/admin/contacts/{people['babbage'].pk}")
+    section = tags_section(page)
+    expect(section.locator(".tag-chip")).to_have_count(2)
+    first, second = [
+        button.get_attribute("aria-label") for button in section.locator(".tag-chip-remove").all()
+    ]
+
+    # The section is swapped after each ×; focus goes to the × now in the removed one's place.
+    section.get_by_role("button", name=first).focus()
+    page.keyboard.press("Enter")
+    expect(tags_section(page).locator(".tag-chip")).to_have_count(1)
+    expect(tags_section(page).get_by_role("button", name=second)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(tags_section(page).get_by_text("No tags yet.")).to_be_visible()
+    expect(tags_section(page).get_by_role("combobox")).to_be_focused()
+    assert not services.record_tags(people["babbage"]).exists()

@@ -4,7 +4,7 @@ They check permissions and call transfers.services / transfers.export.
 """
 
 from django.conf import settings
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import json_limits
-from core.csv import csv_chunks
+from core.csv import csv_chunks, csv_response
 from jobs.api.serializers import JobSerializer, accepted
 from segments.api.views import CSVRenderer
 from tags.records import TAGGABLE_TYPES
@@ -160,10 +160,5 @@ class ExportView(APIView):
             records = export.filtered_records(record_type, request.query_params, request=request)
         except export.ExportFilterError as error:
             raise ValidationError({"detail": str(error)}) from None
-        response = StreamingHttpResponse(
-            csv_chunks(export.record_rows(record_type, records)),
-            content_type="text/csv; charset=utf-8",
-        )
-        filename = export.export_filename(record_type)
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        rows = export.record_rows(record_type, records)
+        return csv_response(csv_chunks(rows), export.export_filename(record_type))

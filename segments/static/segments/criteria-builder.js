@@ -527,8 +527,8 @@
     );
   }
 
-  /** Chips for picked values and a combobox to find more: tags (in their colours),
-   *  several countries, stages or owners, or free text values (Enter adds one). */
+  /** Chips for picked values and a combobox to find more (core/combobox.js): tags (in their
+   *  colours), several countries, stages or owners, or free text values (Enter adds one). */
   function chipPicker(node, field, { multiple, free = false }) {
     const choices = free ? [] : choicesOf(field);
     const byValue = new Map(choices.map((choice) => [String(choice.value), choice]));
@@ -536,7 +536,7 @@
       ? (Array.isArray(node.value) ? node.value : [])
       : node.value === null || node.value === undefined ? [] : [node.value];
     const listId = nextId("criteria-options");
-    const chips = el("span", { class: "criteria-picked" });
+    const chips = el("span", { class: "combobox-picked criteria-picked", "data-combobox-picked": true });
     const input = el("input", {
       type: "text",
       role: "combobox",
@@ -545,12 +545,11 @@
       "aria-autocomplete": "list",
       "aria-label": field.type === "tags" ? "Tags" : "Values",
       autocomplete: "off",
-      class: "tag-input",
+      class: "combobox-input",
     });
-    const listbox = el("ul", { role: "listbox", id: listId, class: "tag-listbox", hidden: true });
-    const box = el("div", { class: "tag-picker-box criteria-picker" }, chips, input);
-    const wrap = el("div", { class: "tag-picker criteria-picker-wrap" }, box, listbox);
-    let active = -1;
+    const listbox = el("ul", { role: "listbox", id: listId, class: "combobox-listbox", hidden: true });
+    const box = el("div", { class: "combobox-box criteria-picker" }, chips, input);
+    const wrap = el("div", { class: "combobox criteria-picker-wrap", "data-combobox": true }, box, listbox);
 
     function save() {
       node.value = multiple ? [...picked] : picked.length ? picked[0] : null;
@@ -571,20 +570,15 @@
           const colored = choice && choice.color;
           const chip = el(
             "span",
-            { class: colored ? "tag-chip" : "tag-chip criteria-chip" },
+            { class: colored ? "tag-chip" : "tag-chip criteria-chip", "data-value": String(value) },
             el("span", { class: "tag-chip-name", text: name }),
             el("button", {
               type: "button",
               class: "tag-chip-remove",
+              "data-combobox-remove": true,
               text: "×",
               title: "Remove",
               "aria-label": `Remove ${name}`,
-              onclick: () => {
-                picked = picked.filter((other) => String(other) !== String(value));
-                drawChips();
-                save();
-                input.focus();
-              },
             }),
           );
           if (colored) {
@@ -597,110 +591,36 @@
       input.placeholder = placeholder();
     }
 
-    function matches() {
-      const query = input.value.trim().toLowerCase();
-      if (free) {
-        return query ? [{ value: input.value.trim(), label: `Add “${input.value.trim()}”` }] : [];
-      }
-      const taken = new Set(picked.map(String));
-      return choices
-        .filter((choice) => !(multiple && taken.has(String(choice.value))))
-        .filter((choice) => !query || choice.label.toLowerCase().includes(query))
-        .slice(0, MAX_OPTIONS);
-    }
-
-    function open() {
-      const options = matches();
-      active = options.length ? 0 : -1;
-      listbox.replaceChildren(
-        ...options.map((choice, index) => {
-          const option = el(
-            "li",
-            {
-              role: "option",
-              id: `${listId}-${index}`,
-              class: "tag-option",
-              "aria-selected": String(index === active),
-              onclick: () => pick(choice),
-            },
-            choice.color && el("span", { class: "tag-swatch", "aria-hidden": "true" }),
-            el("span", { class: "tag-option-name", text: choice.label }),
-          );
-          if (choice.color) option.firstChild.style.backgroundColor = choice.color;
-          return option;
-        }),
-      );
-      if (!options.length && !free) {
-        listbox.append(
-          el("li", { role: "option", "aria-disabled": "true", class: "tag-option-note", text: "Nothing matches." }),
-        );
-      }
-      const show = listbox.children.length > 0;
-      listbox.hidden = !show;
-      input.setAttribute("aria-expanded", String(show));
-      highlight();
-    }
-
-    function close() {
-      listbox.hidden = true;
-      input.setAttribute("aria-expanded", "false");
-      input.removeAttribute("aria-activedescendant");
-      active = -1;
-    }
-
-    function highlight() {
-      const options = listbox.querySelectorAll(".tag-option");
-      options.forEach((option, index) => option.setAttribute("aria-selected", String(index === active)));
-      if (active >= 0 && options[active]) {
-        input.setAttribute("aria-activedescendant", options[active].id);
-        options[active].scrollIntoView({ block: "nearest" });
-      } else input.removeAttribute("aria-activedescendant");
-    }
-
-    function pick(choice) {
-      const value = choice.value;
-      if (multiple) {
-        if (!picked.some((other) => String(other) === String(value))) picked = [...picked, value];
-      } else picked = [value];
-      input.value = "";
-      drawChips();
-      save();
-      close();
-      input.focus();
-    }
-
-    input.addEventListener("input", open);
-    input.addEventListener("focus", () => {
-      if (!free) open();
-    });
-    input.addEventListener("blur", close);
-    // Keep focus in the input while an option is clicked.
-    listbox.addEventListener("mousedown", (event) => event.preventDefault());
-    box.addEventListener("click", (event) => {
-      if (event.target === box || event.target === chips) input.focus();
-    });
-    input.addEventListener("keydown", (event) => {
-      const count = listbox.querySelectorAll(".tag-option").length;
-      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
-        event.preventDefault();
-        if (listbox.hidden) open();
-        else if (count) {
-          active = (active + (event.key === "ArrowDown" ? 1 : -1) + count) % count;
-          highlight();
-        }
-      } else if (event.key === "Enter" || (free && event.key === ",")) {
-        // Enter picks; it never submits the form from here.
-        event.preventDefault();
-        const options = matches();
-        if (options.length) pick(options[Math.max(active, 0)]);
-      } else if (event.key === "Escape" && !listbox.hidden) {
-        event.preventDefault();
-        close();
-      } else if (event.key === "Backspace" && !input.value && picked.length) {
-        picked = picked.slice(0, -1);
+    Combobox.attach(wrap, {
+      options(query) {
+        const text = query.toLowerCase();
+        if (free) return query ? [{ value: query, label: `Add “${query}”` }] : [];
+        const taken = new Set(picked.map(String));
+        return choices
+          .filter((choice) => !(multiple && taken.has(String(choice.value))))
+          .filter((choice) => !text || choice.label.toLowerCase().includes(text))
+          .slice(0, MAX_OPTIONS);
+      },
+      renderOption: (choice) => {
+        const swatch = choice.color && el("span", { class: "tag-swatch", "aria-hidden": "true" });
+        if (swatch) swatch.style.backgroundColor = choice.color;
+        return [swatch, el("span", { class: "combobox-option-name", text: choice.label })].filter(Boolean);
+      },
+      emptyText: free ? "" : "Nothing matches.",
+      openOnFocus: !free,
+      pickKeys: free ? [","] : [],
+      onPick(choice) {
+        const value = choice.value;
+        if (!multiple) picked = [value];
+        else if (!picked.some((other) => String(other) === String(value))) picked = [...picked, value];
         drawChips();
         save();
-      }
+      },
+      onRemove(chip, value) {
+        picked = picked.filter((other) => String(other) !== String(value));
+        drawChips();
+        save();
+      },
     });
 
     drawChips();

@@ -1,23 +1,33 @@
-"""Segment work that runs as background jobs (jobs.services): sync and CSV export.
+"""Every way background segment work starts: syncs and CSV exports, as jobs (jobs.services).
 
 `request_sync` and `request_export` are what views and the API call; `run_sync`
-and `run_export` are the jobs' bodies, run by a Celery worker or inline.
+and `run_export` are the jobs' bodies, run by a Celery worker or inline (HANDLERS in
+jobs.services names them). `dispatch_due_syncs` starts the scheduled syncs that are
+due, and `sweep` re-syncs the live segments whose criteria use relative dates: celery
+beat runs both through segments.tasks, the run_scheduled_syncs command without beat.
 """
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
+
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, router, transaction
+from django.db.models import Case, DateTimeField, Q, Value, When
+from django.utils import timezone
 
 from accounts.models import User
 from core.csv import csv_chunks
 from jobs import services as jobs
 from jobs.choices import JobKind
 from jobs.models import Job
-from segments.choices import SyncOutcome
+from segments.choices import SYNC_INTERVALS, SegmentMode, SyncOutcome, SyncSchedule
 from segments.export import export_filename, export_rows
 from segments.models import Segment, SyncRun
 from segments.sync import SyncInProgress, sync_segment
+
+logger = logging.getLogger(__name__)
 
 # Progress is reported every this many exported rows.
 EXPORT_PROGRESS_EVERY = 10_000
@@ -69,6 +79,78 @@ def run_sync(job: Job, progress: jobs.ProgressReporter) -> dict:
             f"Sync failed; the membership is unchanged. {run.error}", result=sync_result(run)
         )
     return sync_result(run)
+
+
+# --- syncs that start on their own: the schedule and the sweep ---------------------------------
+
+
+def _next_due(now: datetime) -> Case:
+    """now + each row's own interval, in the UPDATE itself."""
+    return Case(
+        *(
+            When(sync_schedule=schedule, then=Value(now + step))
+            for schedule, step in SYNC_INTERVALS.items()
+        ),
+        default=Value(None),
+        output_field=DateTimeField(),
+    )
+
+
+def dispatch_due_syncs(now: datetime | None = None) -> int:
+    """Start the sync of every scheduled manual segment that is due; return how many.
+
+    The due rows are locked and moved one interval ahead in one transaction, so two
+    beat ticks or two dispatchers at once never start the same segment twice: on
+    PostgreSQL the second skips the rows the first holds (SKIP LOCKED) and, once the
+    first commits, no longer finds them due; SQLite's IMMEDIATE transactions let one
+    writer in at a time. The syncs are requested after that commit, each through
+    request_sync, which reuses a sync job already queued or running for the segment.
+    Must be called outside any transaction (a task or a command).
+    """
+    now = now or timezone.now()
+    using = router.db_for_write(Segment)
+    skip_locked = connections[using].features.has_select_for_update_skip_locked
+    with transaction.atomic(using=using):
+        due = (
+            Segment.objects.using(using)
+            .filter(~Q(sync_schedule=SyncSchedule.OFF), next_sync_at__lte=now)
+            .filter(mode=SegmentMode.MANUAL)
+            .select_for_update(skip_locked=skip_locked)
+            .order_by("pk")
+        )
+        ids = list(due.values_list("pk", flat=True))
+        if ids:
+            Segment.objects.using(using).filter(pk__in=ids).update(next_sync_at=_next_due(now))
+    started = 0
+    for segment in Segment.objects.using(using).filter(pk__in=ids).order_by("pk"):
+        try:
+            request_sync(segment, None, scheduled=True)
+        except Exception:  # one segment's trouble must not hold up the others
+            logger.exception("Scheduled sync of segment %s could not start", segment.pk)
+            continue
+        started += 1
+    return started
+
+
+def sweep(segments: list[Segment]) -> dict:
+    """Sync each segment; one whose sync is already running is skipped (that sync does
+    the same work), one that fails is logged and counted."""
+    synced = busy = failed = 0
+    for segment in segments:
+        try:
+            run = sync_segment(segment, None)
+        except SyncInProgress:
+            busy += 1
+            continue
+        if run.outcome == SyncOutcome.SUCCEEDED:
+            synced += 1
+        else:
+            failed += 1
+            logger.warning("Sweep of live segment %s failed: %s", segment.pk, run.error)
+    return {"synced": synced, "busy": busy, "failed": failed}
+
+
+# --- exports --------------------------------------------------------------------------------------
 
 
 def request_export(segment: Segment, user: User | None) -> Job:

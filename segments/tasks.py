@@ -1,7 +1,9 @@
-"""Celery tasks of segments: live segments' work (segments.live) and scheduled syncs.
+"""Celery shells of segments' background work; each body is in segments.live or segments.jobs.
 
-Live segments: re-evaluation, following syncs, the sweep. Scheduled syncs of manual
-segments: the dispatcher beat runs every minute (segments.schedule).
+Queued by name (core.queue): segments.notify queues the live re-evaluations and the
+follow-ups of a sync; segments.services queues the full sync of a segment made live;
+celery beat runs the sweep and the dispatcher (CELERY_BEAT_SCHEDULE in the settings).
+AppConfig.ready() imports this module, so every name is registered in web processes too.
 
 Each takes ids, is safe to run twice (a re-evaluation that finds nothing to change
 changes nothing) and is acknowledged only once it has run, so a worker that dies
@@ -11,19 +13,14 @@ back and the task is retried. Without a broker they run inline, in the caller.
 
 from __future__ import annotations
 
-import logging
-
 from celery import shared_task
 
 from django.db import DatabaseError
 
 from accounts.models import User
-from segments import live, schedule
-from segments.choices import SyncOutcome
+from segments import jobs, live
 from segments.models import Segment
-from segments.sync import SyncInProgress, sync_segment
-
-logger = logging.getLogger(__name__)
+from segments.sync import sync_segment
 
 RETRY = {
     "acks_late": True,
@@ -65,25 +62,7 @@ def sync_segment_task(segment_id: int, user_id: int | None = None) -> str:
 @shared_task(name="segments.sweep_live_segments", acks_late=True)
 def sweep_live_segments() -> dict:
     """Re-sync the live segments whose criteria use relative dates (run by celery beat)."""
-    return sweep(live.segments_to_sweep())
-
-
-def sweep(segments: list[Segment]) -> dict:
-    """Sync each segment; one whose sync is already running is skipped (that sync does
-    the same work), one that fails is logged and counted."""
-    synced = busy = failed = 0
-    for segment in segments:
-        try:
-            run = sync_segment(segment, None)
-        except SyncInProgress:
-            busy += 1
-            continue
-        if run.outcome == SyncOutcome.SUCCEEDED:
-            synced += 1
-        else:
-            failed += 1
-            logger.warning("Sweep of live segment %s failed: %s", segment.pk, run.error)
-    return {"synced": synced, "busy": busy, "failed": failed}
+    return jobs.sweep(live.segments_to_sweep())
 
 
 @shared_task(name="segments.dispatch_scheduled_syncs", acks_late=True)
@@ -92,4 +71,4 @@ def dispatch_scheduled_syncs() -> int:
 
     Safe to run twice: a segment it starts is due again only an interval later.
     """
-    return schedule.dispatch_due_syncs()
+    return jobs.dispatch_due_syncs()

@@ -4,9 +4,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from segments.jobs import dispatch_due_syncs, sweep
 from segments.live import segments_to_sweep
-from segments.schedule import dispatch_due_syncs
-from segments.tasks import sweep
 
 
 class Command(BaseCommand):

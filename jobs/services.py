@@ -245,6 +245,7 @@ def visible_jobs(user: User) -> QuerySet[Job]:
     return jobs.filter(followed)
 
 
-def active_job(segment, kind: JobKind) -> Job | None:
-    """The queued or running job of this kind on the segment, if any."""
-    return Job.objects.filter(segment=segment, kind=kind, state__in=ACTIVE_STATES).first()
+def active_job(segment, kind: JobKind, states=ACTIVE_STATES) -> Job | None:
+    """The newest queued or running job of this kind on the segment (or in `states`), if any."""
+    jobs = Job.objects.filter(segment=segment, kind=kind, state__in=states)
+    return jobs.order_by("-created_at").first()

@@ -20,9 +20,9 @@ from django.utils import timezone
 from accounts.models import User
 from core.csv import csv_chunks
 from jobs import services as jobs
-from jobs.choices import JobKind
+from jobs.choices import ACTIVE_STATES, JobKind, JobState
 from jobs.models import Job
-from segments.choices import SYNC_INTERVALS, SegmentMode, SyncOutcome, SyncSchedule
+from segments.choices import SYNC_INTERVALS, SegmentMode, SyncOutcome, SyncSchedule, SyncStart
 from segments.export import export_filename, export_rows
 from segments.models import Segment, SyncRun
 from segments.sync import SyncInProgress, sync_segment
@@ -33,25 +33,49 @@ logger = logging.getLogger(__name__)
 EXPORT_PROGRESS_EVERY = 10_000
 
 
-def request_sync(segment: Segment, user: User | None, *, scheduled: bool = False) -> Job:
-    """A sync job for the segment: the one already queued or running, or a new one
-    (`scheduled`: started by the segment's schedule, and titled so in the jobs list).
+# Titles in the jobs list: what started each sync, in the user's words.
+SYNC_TITLES = {
+    SyncStart.BY_HAND: "Sync of “{name}”",
+    SyncStart.SCHEDULE: "Scheduled sync of “{name}”",
+    SyncStart.MADE_LIVE: "Sync of “{name}” (made live)",
+    SyncStart.NEW_CRITERIA: "Sync of “{name}” (new criteria)",
+    SyncStart.SWEEP: "Sync of “{name}” (relative dates moved on)",
+}
+# Syncs started because the criteria just changed (a segment made live, a live one given
+# new criteria) must read them after that change. A running sync may have read them
+# before, so these never join one: they join a queued job (it reads the criteria when it
+# starts) or queue a job of their own, which waits for the running sync to end.
+AFTER_A_CHANGE = frozenset({SyncStart.MADE_LIVE, SyncStart.NEW_CRITERIA})
 
-    The segment's row lock makes two requests at once agree on one job.
+
+def request_sync(
+    segment: Segment, user: User | None, *, start: SyncStart = SyncStart.BY_HAND
+) -> Job:
+    """A sync job for the segment: the one already queued or running, or a new one,
+    titled after what started it (`start`: the Sync button or the API by default).
+
+    The segment's row lock makes two requests at once agree on one job. Without a
+    broker the new job has run by the time this returns.
     """
+    return _request_sync(segment, user, SyncStart(start))[0]
+
+
+def _request_sync(segment: Segment, user: User | None, start: SyncStart) -> tuple[Job, bool]:
+    """The job, and whether it is a new one (False: an active job was joined)."""
     with transaction.atomic():
         locked = Segment.objects.select_for_update().get(pk=segment.pk)
-        job = jobs.active_job(locked, JobKind.SEGMENT_SYNC)
+        states = (JobState.QUEUED,) if start in AFTER_A_CHANGE else ACTIVE_STATES
+        job = jobs.active_job(locked, JobKind.SEGMENT_SYNC, states)
         if job is not None:
-            return job
+            return job, False
         job = jobs.create_job(
             JobKind.SEGMENT_SYNC,
-            title=f"{'Scheduled sync' if scheduled else 'Sync'} of “{locked.name}”",
-            params={"segment_id": locked.pk},
+            title=SYNC_TITLES[start].format(name=locked.name),
+            params={"segment_id": locked.pk, "start": start.value},
             user=user,
             segment=locked,
         )
-    return jobs.launch(job)
+    return jobs.launch(job), True
 
 
 def sync_result(run: SyncRun) -> dict:
@@ -70,8 +94,11 @@ def run_sync(job: Job, progress: jobs.ProgressReporter) -> dict:
     segment = Segment.objects.filter(pk=job.params["segment_id"]).first()
     if segment is None:
         raise jobs.JobFailed("The segment was deleted before its sync ran.")
+    # A sync after a change of criteria waits for one running (see AFTER_A_CHANGE);
+    # the others leave the segment to it and try again later.
+    wait = job.params.get("start") in AFTER_A_CHANGE
     try:
-        run = sync_segment(segment, job.created_by, progress=progress)
+        run = sync_segment(segment, job.created_by, wait=wait, progress=progress)
     except SyncInProgress as busy:
         raise jobs.RetryLater(str(busy)) from busy
     if run.outcome == SyncOutcome.FAILED:
@@ -124,7 +151,7 @@ def dispatch_due_syncs(now: datetime | None = None) -> int:
     started = 0
     for segment in Segment.objects.using(using).filter(pk__in=ids).order_by("pk"):
         try:
-            request_sync(segment, None, scheduled=True)
+            request_sync(segment, None, start=SyncStart.SCHEDULE)
         except Exception:  # one segment's trouble must not hold up the others
             logger.exception("Scheduled sync of segment %s could not start", segment.pk)
             continue
@@ -133,21 +160,33 @@ def dispatch_due_syncs(now: datetime | None = None) -> int:
 
 
 def sweep(segments: list[Segment]) -> dict:
-    """Sync each segment; one whose sync is already running is skipped (that sync does
-    the same work), one that fails is logged and counted."""
-    synced = busy = failed = 0
+    """A sync job for each segment, requested in the order given (segments.live's
+    segments_to_sweep: dependency order); how many of them
+
+    - synced: ran here and succeeded (without a broker);
+    - queued: went to a worker, which reports on each on the Jobs page;
+    - busy: joined a sync job of the segment already queued or running, which does the
+      same work (a sync reads the clock when it starts);
+    - failed: could not start, or ran here and failed (logged either way).
+    """
+    counts = {"synced": 0, "queued": 0, "busy": 0, "failed": 0}
     for segment in segments:
         try:
-            run = sync_segment(segment, None)
-        except SyncInProgress:
-            busy += 1
+            job, new = _request_sync(segment, None, SyncStart.SWEEP)
+        except Exception:  # one segment's trouble must not hold up the others
+            logger.exception("Sweep of live segment %s could not start", segment.pk)
+            counts["failed"] += 1
             continue
-        if run.outcome == SyncOutcome.SUCCEEDED:
-            synced += 1
+        if not new:
+            counts["busy"] += 1
+        elif job.state == JobState.SUCCEEDED:
+            counts["synced"] += 1
+        elif job.state == JobState.FAILED:
+            counts["failed"] += 1
+            logger.warning("Sweep of live segment %s failed: %s", segment.pk, job.error)
         else:
-            failed += 1
-            logger.warning("Sweep of live segment %s failed: %s", segment.pk, run.error)
-    return {"synced": synced, "busy": busy, "failed": failed}
+            counts["queued"] += 1
+    return counts
 
 
 # --- exports --------------------------------------------------------------------------------------

@@ -19,8 +19,8 @@ from django.db import DatabaseError
 
 from accounts.models import User
 from segments import jobs, live
+from segments.choices import SyncStart
 from segments.models import Segment
-from segments.sync import sync_segment
 
 RETRY = {
     "acks_late": True,
@@ -47,21 +47,26 @@ def follow_sync_run_task(run_id: int) -> dict:
 
 
 @shared_task(name="segments.sync_segment", **RETRY)
-def sync_segment_task(segment_id: int, user_id: int | None = None) -> str:
-    """A full sync (a segment just made live, or a live segment's criteria changed).
+def sync_segment_task(
+    segment_id: int, user_id: int | None = None, start: str = SyncStart.MADE_LIVE
+) -> str:
+    """The full sync of a segment made live or given new criteria, as a job (segments.jobs);
+    the job's state ("deleted" when the segment is gone).
 
-    Waits for a sync already running, since that one may have read older criteria.
+    Queued by segments.services when that change commits. The job waits for a sync
+    already running, since that one may have read the older criteria.
     """
     segment = Segment.objects.filter(pk=segment_id).first()
     if segment is None:
         return "deleted"
     user = User.objects.filter(pk=user_id).first() if user_id is not None else None
-    return sync_segment(segment, user, wait=True).outcome
+    return jobs.request_sync(segment, user, start=start).state
 
 
 @shared_task(name="segments.sweep_live_segments", acks_late=True)
 def sweep_live_segments() -> dict:
-    """Re-sync the live segments whose criteria use relative dates (run by celery beat)."""
+    """Re-sync the live segments whose criteria use relative dates, each as a job (run by
+    celery beat); how many synced, queued, busy and failed (segments.jobs.sweep)."""
     return jobs.sweep(live.segments_to_sweep())
 
 

@@ -1,10 +1,16 @@
 """Every way background segment work starts: syncs and CSV exports, as jobs (jobs.services).
 
-`request_sync` and `request_export` are what views and the API call; `run_sync`
-and `run_export` are the jobs' bodies, run by a Celery worker or inline (HANDLERS in
-jobs.services names them). `dispatch_due_syncs` starts the scheduled syncs that are
-due, and `sweep` re-syncs the live segments whose criteria use relative dates: celery
-beat runs both through segments.tasks, the run_scheduled_syncs command without beat.
+Every background sync is a job, whichever way it starts, so the Jobs page lists them
+all: `request_sync` is called by the Sync button and the API (segments.views,
+segments.api), by `dispatch_due_syncs` for the scheduled syncs that are due, by the
+sync task of a segment made live or given new criteria (segments.tasks, queued by
+segments.services), and by `sweep`, which re-syncs the live segments whose criteria
+use relative dates. Celery beat runs the dispatcher and the sweep through
+segments.tasks; the run_scheduled_syncs command does without beat. `request_export`
+is called by the pages and the API.
+
+`run_sync` and `run_export` are the jobs' bodies, run by a Celery worker or inline
+(jobs.services.HANDLERS names them); the syncing itself is segments.sync.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """Celery shells of segments' background work; each body is in segments.live or segments.jobs.
 
 Queued by name (core.queue): segments.notify queues the live re-evaluations and the
-follow-ups of a sync; segments.services queues the full sync of a segment made live;
-celery beat runs the sweep and the dispatcher (CELERY_BEAT_SCHEDULE in the settings).
+follow-ups of a sync (bodies in segments.live); segments.services queues the full sync
+of a segment made live or given new criteria, which becomes a job (segments.jobs);
+celery beat runs the sweep and the dispatcher (CELERY_BEAT_SCHEDULE in the settings),
+whose syncs are jobs too. The jobs themselves run in jobs.tasks.
 AppConfig.ready() imports this module, so every name is registered in web processes too.
 
 Each takes ids, is safe to run twice (a re-evaluation that finds nothing to change

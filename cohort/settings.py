@@ -309,7 +309,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "segments.sweep_live_segments",
         "schedule": timedelta(minutes=COHORT_LIVE_SWEEP_MINUTES),
     },
-    # Manual segments with a scheduled sync: start those that are due (segments.schedule).
+    # Manual segments with a scheduled sync: start those that are due (segments.jobs).
     "segments: start scheduled syncs that are due": {
         "task": "segments.dispatch_scheduled_syncs",
         "schedule": timedelta(seconds=60),

@@ -31,7 +31,8 @@ class Job(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # The segment a sync or export works on: at most one active sync per segment.
+    # The segment a sync or export works on. A new sync joins the segment's active one,
+    # except after a change of criteria, which queues behind a running sync (segments.jobs).
     segment = models.ForeignKey(
         "segments.Segment", null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
     )

@@ -235,7 +235,7 @@ def may_follow_jobs(user: User) -> bool:
 def visible_jobs(user: User) -> QuerySet[Job]:
     """Jobs this person may follow: their own; a segment's syncs and exports when they
     may view segments (they could start the same; a second Sync joins the running one,
-    and a scheduled sync is no one's); everyone's with "view all jobs"."""
+    and a scheduled sync or the sweep's is no one's); everyone's with "view all jobs"."""
     jobs = Job.objects.select_related("created_by", "segment")
     if user.has_perm("jobs.view_all_jobs"):
         return jobs
@@ -245,6 +245,7 @@ def visible_jobs(user: User) -> QuerySet[Job]:
     return jobs.filter(followed)
 
 
-def active_job(segment, kind: JobKind) -> Job | None:
-    """The queued or running job of this kind on the segment, if any."""
-    return Job.objects.filter(segment=segment, kind=kind, state__in=ACTIVE_STATES).first()
+def active_job(segment, kind: JobKind, states=ACTIVE_STATES) -> Job | None:
+    """The newest queued or running job of this kind on the segment (or in `states`), if any."""
+    jobs = Job.objects.filter(segment=segment, kind=kind, state__in=states)
+    return jobs.order_by("-created_at").first()

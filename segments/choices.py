@@ -16,6 +16,16 @@ class SyncOutcome(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class SyncStart(models.TextChoices):
+    """What started a background sync (segments.jobs titles its job after it)."""
+
+    BY_HAND = "by_hand", _("Sync button or API")
+    SCHEDULE = "schedule", _("Scheduled sync")
+    MADE_LIVE = "made_live", _("Segment made live")
+    NEW_CRITERIA = "new_criteria", _("Live segment's criteria changed")
+    SWEEP = "sweep", _("Relative dates moved on")
+
+
 class ReferenceKind(models.TextChoices):
     """What a segment's criteria can point at by id (and so must not disappear)."""
 

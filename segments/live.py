@@ -1,4 +1,11 @@
-"""Live segments: membership that follows changes to contacts within seconds.
+"""Live segments' engine: membership that follows changes to contacts within seconds.
+
+What lives here: the re-evaluation of some contacts against the live segments
+(`update_live_segments`), the follow-up of a sync for the live segments that test
+membership of its segment (`update_after_sync`), and which live segments the sweep
+re-syncs (`segments_to_sweep`). Who calls it: the Celery shells of segments.tasks,
+segments.jobs' sweep and the run_scheduled_syncs command. Other apps never do: they
+call the port, segments.notify, which queues this work by task name.
 
 Every service that changes what segment criteria can see — a contact's fields, its
 tags, its deals, its activities (last activity), an import, a segment's membership
@@ -20,10 +27,10 @@ comes after it, and sees its new membership. `member_count` moves by exactly wha
 joined and left.
 
 What a change of one contact cannot reach is handled elsewhere: relative-date
-conditions ("in the last 90 days") move with the clock, so a periodic task
-re-syncs live segments that use them (segments.tasks.sweep_live_segments); a sync
-that changes a segment lets the live segments that test membership of it follow
-(follow_sync_run).
+conditions ("in the last 90 days") move with the clock, so celery beat re-syncs the
+live segments that use them, each sync a job (segments.jobs.sweep); a sync that
+changes a segment lets the live segments that test membership of it follow
+(segments.notify.follow_sync_run queues update_after_sync).
 """
 
 from __future__ import annotations

@@ -6,6 +6,11 @@ with the contact ids inside its transaction. After the commit the ids are queued
 re-evaluation against every live segment (segments.live does that work, in tasks of
 BATCH_SIZE ids, inline without a broker). Nothing is queued while no segment is live.
 
+Who calls it: contacts_changed and any_live_segment, every app whose data criteria
+read (contacts, deals, activities, tags, transfers) and segments.services; follow_sync_run,
+segments.sync when a sync that changed a membership commits. segments.live takes
+BATCH_SIZE, clean_ids, segment_database and live_dependents from here.
+
 Work is queued by task name (core.queue), so this module imports neither the tasks nor
 the engine: every app can call it without pulling in the segment machinery.
 """

@@ -1,29 +1,24 @@
-"""Scheduled sync of manual segments: intervals, staleness, and the dispatcher beat runs.
+"""Scheduled sync of manual segments: intervals, staleness and the next run, as plain rules.
 
 A manual segment may sync on its own every 15 minutes, hourly or daily
 (Segment.sync_schedule, off by default). `next_sync_at` says when it is next due:
 set when the schedule is chosen (set_schedule, called by segments.services), pushed
-one interval past every successful sync, whoever started it (segments.sync), and
-pushed one interval ahead by the dispatcher when it starts one.
+one interval past every successful sync, whoever started it (next_sync_after, called
+by segments.sync), and pushed one interval ahead by the dispatcher when it starts one
+(segments.jobs.dispatch_due_syncs). Pages and the API read is_stale and next_run.
 
-Celery beat runs `dispatch_due_syncs` every minute (segments.tasks); without beat,
-the run_scheduled_syncs command does the same from cron. Live segments have no
-schedule (a check constraint): they follow changes on their own.
+Pure: nothing here queries, locks or starts work, so every layer of segments may use it.
+Live segments have no schedule (a check constraint): they follow changes on their own.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 
-from django.db import connections, router, transaction
-from django.db.models import Case, DateTimeField, Q, Value, When
 from django.utils import timezone
 
-from segments.choices import SYNC_INTERVALS, SegmentMode, SyncSchedule
+from segments.choices import SegmentMode, SyncSchedule
 from segments.models import Segment
-
-logger = logging.getLogger(__name__)
 
 # A scheduled segment counts as stale only this long after its interval has passed:
 # the dispatcher ticks once a minute and the sync itself takes a while, so a segment
@@ -74,54 +69,3 @@ def set_schedule(segment: Segment, schedule: str, *, now: datetime | None = None
     segment.sync_schedule = SyncSchedule(schedule)
     segment.next_sync_at = next_sync_after(segment, now or timezone.now())
     return ["sync_schedule", "next_sync_at"]
-
-
-def _next_due(now: datetime) -> Case:
-    """now + each row's own interval, in the UPDATE itself."""
-    return Case(
-        *(
-            When(sync_schedule=schedule, then=Value(now + step))
-            for schedule, step in SYNC_INTERVALS.items()
-        ),
-        default=Value(None),
-        output_field=DateTimeField(),
-    )
-
-
-def dispatch_due_syncs(now: datetime | None = None) -> int:
-    """Start the sync of every scheduled manual segment that is due; return how many.
-
-    The due rows are locked and moved one interval ahead in one transaction, so two
-    beat ticks or two dispatchers at once never start the same segment twice: on
-    PostgreSQL the second skips the rows the first holds (SKIP LOCKED) and, once the
-    first commits, no longer finds them due; SQLite's IMMEDIATE transactions let one
-    writer in at a time. The syncs are requested after that commit, each through
-    request_sync, which reuses a sync job already queued or running for the segment.
-    Must be called outside any transaction (a task or a command).
-    """
-    # segments.jobs imports segments.sync, which imports this module for next_sync_after.
-    from segments.jobs import request_sync
-
-    now = now or timezone.now()
-    using = router.db_for_write(Segment)
-    skip_locked = connections[using].features.has_select_for_update_skip_locked
-    with transaction.atomic(using=using):
-        due = (
-            Segment.objects.using(using)
-            .filter(~Q(sync_schedule=SyncSchedule.OFF), next_sync_at__lte=now)
-            .filter(mode=SegmentMode.MANUAL)
-            .select_for_update(skip_locked=skip_locked)
-            .order_by("pk")
-        )
-        ids = list(due.values_list("pk", flat=True))
-        if ids:
-            Segment.objects.using(using).filter(pk__in=ids).update(next_sync_at=_next_due(now))
-    started = 0
-    for segment in Segment.objects.using(using).filter(pk__in=ids).order_by("pk"):
-        try:
-            request_sync(segment, None, scheduled=True)
-        except Exception:  # one segment's trouble must not hold up the others
-            logger.exception("Scheduled sync of segment %s could not start", segment.pk)
-            continue
-        started += 1
-    return started

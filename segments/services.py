@@ -30,6 +30,7 @@ from segments.choices import (
     ReferenceKind,
     SegmentMode,
     SyncSchedule,
+    SyncStart,
 )
 from segments.criteria import CriteriaError, compile_keep, criteria_references, matching_contacts
 from segments.criteria import validate_criteria as _validate_criteria
@@ -189,11 +190,12 @@ def _lock(segment: Segment) -> Segment:
     return Segment.objects.select_for_update().get(pk=segment.pk)
 
 
-def _sync_after_commit(segment: Segment, user: User | None) -> None:
+def _sync_after_commit(segment: Segment, user: User | None, start: SyncStart) -> None:
     """A live segment's members must match its criteria from the start: one full sync,
-    queued when the change that made it live (or changed its criteria) commits."""
+    queued when the change that made it live (or changed its criteria) commits. The
+    task makes it a job (segments.jobs), listed with every other sync."""
     user_id = user.pk if user is not None else None
-    after_commit(enqueue, "segments.sync_segment", segment.pk, user_id)
+    after_commit(enqueue, "segments.sync_segment", segment.pk, user_id, start.value)
 
 
 @transaction.atomic
@@ -236,7 +238,7 @@ def create_segment(
     }
     record_event(user, Action.SEGMENT_CREATED, segment, details)
     if segment.mode == SegmentMode.LIVE:
-        _sync_after_commit(segment, user)
+        _sync_after_commit(segment, user, SyncStart.MADE_LIVE)
     return segment
 
 
@@ -289,8 +291,10 @@ def update_segment(
     }
     if changes:
         record_event(user, Action.SEGMENT_UPDATED, segment, {"changes": changes})
-    if segment.mode == SegmentMode.LIVE and ("mode" in changes or "criteria" in changes):
-        _sync_after_commit(segment, user)
+    if segment.mode == SegmentMode.LIVE and "mode" in changes:
+        _sync_after_commit(segment, user, SyncStart.MADE_LIVE)
+    elif segment.mode == SegmentMode.LIVE and "criteria" in changes:
+        _sync_after_commit(segment, user, SyncStart.NEW_CRITERIA)
     return segment
 
 

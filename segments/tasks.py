@@ -1,7 +1,11 @@
-"""Celery tasks of segments: live segments' work (segments.live) and scheduled syncs.
+"""Celery shells of segments' background work; each body is in segments.live or segments.jobs.
 
-Live segments: re-evaluation, following syncs, the sweep. Scheduled syncs of manual
-segments: the dispatcher beat runs every minute (segments.schedule).
+Queued by name (core.queue): segments.notify queues the live re-evaluations and the
+follow-ups of a sync (bodies in segments.live); segments.services queues the full sync
+of a segment made live or given new criteria, which becomes a job (segments.jobs);
+celery beat runs the sweep and the dispatcher (CELERY_BEAT_SCHEDULE in the settings),
+whose syncs are jobs too. The jobs themselves run in jobs.tasks.
+AppConfig.ready() imports this module, so every name is registered in web processes too.
 
 Each takes ids, is safe to run twice (a re-evaluation that finds nothing to change
 changes nothing) and is acknowledged only once it has run, so a worker that dies
@@ -11,19 +15,14 @@ back and the task is retried. Without a broker they run inline, in the caller.
 
 from __future__ import annotations
 
-import logging
-
 from celery import shared_task
 
 from django.db import DatabaseError
 
 from accounts.models import User
-from segments import live, schedule
-from segments.choices import SyncOutcome
+from segments import jobs, live
+from segments.choices import SyncStart
 from segments.models import Segment
-from segments.sync import SyncInProgress, sync_segment
-
-logger = logging.getLogger(__name__)
 
 RETRY = {
     "acks_late": True,
@@ -50,40 +49,27 @@ def follow_sync_run_task(run_id: int) -> dict:
 
 
 @shared_task(name="segments.sync_segment", **RETRY)
-def sync_segment_task(segment_id: int, user_id: int | None = None) -> str:
-    """A full sync (a segment just made live, or a live segment's criteria changed).
+def sync_segment_task(
+    segment_id: int, user_id: int | None = None, start: str = SyncStart.MADE_LIVE
+) -> str:
+    """The full sync of a segment made live or given new criteria, as a job (segments.jobs);
+    the job's state ("deleted" when the segment is gone).
 
-    Waits for a sync already running, since that one may have read older criteria.
+    Queued by segments.services when that change commits. The job waits for a sync
+    already running, since that one may have read the older criteria.
     """
     segment = Segment.objects.filter(pk=segment_id).first()
     if segment is None:
         return "deleted"
     user = User.objects.filter(pk=user_id).first() if user_id is not None else None
-    return sync_segment(segment, user, wait=True).outcome
+    return jobs.request_sync(segment, user, start=start).state
 
 
 @shared_task(name="segments.sweep_live_segments", acks_late=True)
 def sweep_live_segments() -> dict:
-    """Re-sync the live segments whose criteria use relative dates (run by celery beat)."""
-    return sweep(live.segments_to_sweep())
-
-
-def sweep(segments: list[Segment]) -> dict:
-    """Sync each segment; one whose sync is already running is skipped (that sync does
-    the same work), one that fails is logged and counted."""
-    synced = busy = failed = 0
-    for segment in segments:
-        try:
-            run = sync_segment(segment, None)
-        except SyncInProgress:
-            busy += 1
-            continue
-        if run.outcome == SyncOutcome.SUCCEEDED:
-            synced += 1
-        else:
-            failed += 1
-            logger.warning("Sweep of live segment %s failed: %s", segment.pk, run.error)
-    return {"synced": synced, "busy": busy, "failed": failed}
+    """Re-sync the live segments whose criteria use relative dates, each as a job (run by
+    celery beat); how many synced, queued, busy and failed (segments.jobs.sweep)."""
+    return jobs.sweep(live.segments_to_sweep())
 
 
 @shared_task(name="segments.dispatch_scheduled_syncs", acks_late=True)
@@ -92,4 +78,4 @@ def dispatch_scheduled_syncs() -> int:
 
     Safe to run twice: a segment it starts is due again only an interval later.
     """
-    return schedule.dispatch_due_syncs()
+    return jobs.dispatch_due_syncs()

@@ -38,11 +38,13 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django_countries import countries
 
+from accounts.models import User
 from contacts.choices import LifecycleStage, Source
 from contacts.models import Contact
 from deals.choices import CLOSED_STAGES, DealStage
 from deals.models import Deal
-from tags.models import ContactTag
+from segments.models import Segment, SegmentMember
+from tags.models import ContactTag, Tag
 
 MAX_DEPTH = 4
 MAX_CONDITIONS = 100
@@ -247,8 +249,6 @@ def build_deal_stage(field: Field, operator: str, value: Any, ctx: Context) -> Q
 
 
 def build_segment(field: Field, operator: str, value: Any, ctx: Context) -> Q:
-    from segments.models import SegmentMember
-
     return _contacts_listed_in(SegmentMember.objects.filter(segment_id=value), "contact_id", ctx)
 
 
@@ -399,8 +399,6 @@ def _country_choices() -> list[dict[str, Any]]:
 
 
 def _user_choices() -> list[dict[str, Any]]:
-    from accounts.models import User
-
     return [
         {"value": user.pk, "label": str(user)}
         for user in User.objects.filter(is_active=True).order_by("username")
@@ -408,14 +406,10 @@ def _user_choices() -> list[dict[str, Any]]:
 
 
 def _tag_choices() -> list[dict[str, Any]]:
-    from tags.models import Tag
-
     return [{"value": tag.pk, "label": tag.name, "color": tag.color} for tag in Tag.objects.all()]
 
 
 def _segment_choices() -> list[dict[str, Any]]:
-    from segments.models import Segment
-
     return [{"value": s.pk, "label": s.name} for s in Segment.objects.only("pk", "name")]
 
 

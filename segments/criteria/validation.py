@@ -18,6 +18,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from accounts.models import User
 from segments.criteria.registry import (
     FIELDS,
     MATCHES,
@@ -28,6 +29,8 @@ from segments.criteria.registry import (
     MAX_TEXT_LENGTH,
     Field,
 )
+from segments.models import CriteriaReference, Segment
+from tags.models import Tag
 
 GROUP_KEYS = {"match", "conditions"}
 CONDITION_KEYS = {"field", "operator", "value"}
@@ -254,10 +257,6 @@ def _condition(node: Any, path: str, walk: _Walk) -> dict:
 
 
 def _check_references(walk: _Walk, segment_id: int | None) -> None:
-    from accounts.models import User
-    from segments.models import Segment
-    from tags.models import Tag
-
     models = {"tag": Tag, "user": User, "segment": Segment}
     for kind, wanted in walk.references.items():
         if not wanted:
@@ -283,8 +282,6 @@ def _check_references(walk: _Walk, segment_id: int | None) -> None:
 
 def _path_back(start: int, target: int) -> list[str] | None:
     """Names of the segments from `start` to `target` along criteria references, if any."""
-    from segments.models import CriteriaReference, Segment
-
     parents: dict[int, int | None] = {start: None}
     frontier = [start]
     while frontier and target not in parents:

@@ -264,7 +264,7 @@ def test_relative_dates_move_only_with_the_sweep(cast, committed):
     with committed(execute=True):
         result = sweep_live_segments.delay().get()
 
-    assert result == {"synced": 1, "busy": 0, "failed": 0}
+    assert result == {"synced": 1, "queued": 0, "busy": 0, "failed": 0}
     assert names(recently_active) == set()
     assert changes(recently_active)[-1] == ("Ann", "left", "sync")
     assert vips.runs.count() == runs_of_vips  # no relative dates: not swept

@@ -6,6 +6,7 @@ A bulk import through the API moves the segment the same way. The latencies meas
 are printed (the benchmark, not the test, is where timings are judged).
 """
 
+import os
 import time
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from contacts.models import Contact
+from jobs.models import Job
 from segments import services
 from segments.choices import ChangeReason
 from segments.models import MembershipChange, Segment, SegmentMember
@@ -53,6 +55,17 @@ def world(celery_worker_process, admin_user):
     segment = services.create_segment(name="VIPs", criteria=criteria, user=admin_user, mode="live")
     wait_for(lambda: _member_names(segment) == {"Ann"}, "the live segment's first sync")
     return {"vip": vip, "ann": ann, "bo": bo, "segment": segment}
+
+
+def test_the_first_sync_is_a_job_the_worker_ran(world):
+    job = wait_for(
+        lambda: Job.objects.filter(segment=world["segment"], state="succeeded").first(),
+        "the first sync's job to finish",
+    )
+
+    assert job.title == "Sync of “VIPs” (made live)"
+    assert job.result["members_after"] == 1
+    assert not job.worker.endswith(f":{os.getpid()}")  # run by the worker, not here
 
 
 def test_a_tag_attached_through_the_api_puts_the_contact_in_within_seconds(world, api, capsys):

@@ -1,5 +1,6 @@
-"""Scheduled sync of manual segments (segments.schedule): intervals and staleness, the
-dispatcher celery beat runs every minute, its command, the form, the API and the pages."""
+"""Scheduled sync of manual segments: intervals and staleness (segments.schedule), the
+dispatcher celery beat runs every minute (segments.jobs), its command, the form, the API
+and the pages."""
 
 import io
 from datetime import UTC, datetime, timedelta
@@ -17,16 +18,9 @@ from jobs.choices import JobKind
 from jobs.models import Job
 from segments import services
 from segments.choices import SegmentMode, SyncSchedule
-from segments.jobs import request_sync
+from segments.jobs import dispatch_due_syncs, request_sync
 from segments.models import LIVE_SCHEDULE_MESSAGE, Segment, SegmentMember, SyncRun
-from segments.schedule import (
-    STALE_GRACE,
-    dispatch_due_syncs,
-    interval_of,
-    is_stale,
-    next_run,
-    set_schedule,
-)
+from segments.schedule import STALE_GRACE, interval_of, is_stale, next_run, set_schedule
 from segments.sync import sync_segment
 from testing.concurrency import errors_in, in_threads
 

@@ -4,17 +4,16 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from segments.jobs import dispatch_due_syncs, sweep
 from segments.live import segments_to_sweep
-from segments.schedule import dispatch_due_syncs
-from segments.tasks import sweep
 
 
 class Command(BaseCommand):
     help = (
         "Do once what Celery beat does for segments, for setups without it (run it from cron "
         "every minute): start the scheduled syncs that are due, and re-sync the live segments "
-        "with relative dates not synced for COHORT_LIVE_SWEEP_MINUTES. Without a broker the "
-        "syncs run here, inline."
+        "with relative dates not synced for COHORT_LIVE_SWEEP_MINUTES, each sync a job. "
+        "Without a broker the syncs run here, inline."
     )
 
     def handle(self, *args, **options):
@@ -24,7 +23,10 @@ class Command(BaseCommand):
         since = timezone.now() - timedelta(minutes=settings.COHORT_LIVE_SWEEP_MINUTES)
         swept = sweep(segments_to_sweep(synced_before=since))
         if any(swept.values()):
+            done = f"{swept['synced']} re-synced"
+            if swept["queued"]:  # with a broker: the worker syncs them
+                done += f", {swept['queued']} queued for a worker"
             self.stdout.write(
-                "Live segments with relative dates: {synced} re-synced, {busy} already "
-                "syncing, {failed} failed.".format(**swept)
+                f"Live segments with relative dates: {done}, {swept['busy']} already syncing, "
+                f"{swept['failed']} failed."
             )

@@ -101,7 +101,8 @@ def main() -> int:
     from bench.report import Operation, table
     from contacts.models import Contact
     from segments import services as segment_services
-    from segments.live import update_live_segments, uses_relative_dates
+    from segments.criteria import uses_relative_dates
+    from segments.live import update_live_segments
     from segments.models import Segment, SegmentMember
     from segments.sync import sync_segment
     from tags import services as tag_services

@@ -49,7 +49,7 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from segments.choices import ChangeReason, SegmentMode
-from segments.criteria import FIELDS, compile_criteria, compile_keep, context
+from segments.criteria import compile_criteria, compile_keep, context, uses_relative_dates
 from segments.membership import (
     ChangeLog,
     Rows,
@@ -121,21 +121,6 @@ def live_segments_in_order(segment_ids: Iterable[int] | None = None) -> list[int
         return []
     edges = CriteriaReference.objects.using(using).filter(segment_id__in=ids, target_id__in=ids)
     return dependency_order(ids, edges.values_list("segment_id", "target_id"))
-
-
-def uses_relative_dates(criteria: dict) -> bool:
-    """Whether a condition compares a date with "now" (its value is a number of days),
-    so that contacts cross it as time passes without any change of their own."""
-    for node in criteria.get("conditions") or []:
-        if "conditions" in node:
-            if uses_relative_dates(node):
-                return True
-            continue
-        field = FIELDS.get(node.get("field"))
-        operator = field.operators.get(node.get("operator")) if field else None
-        if operator is not None and operator.value == "days":
-            return True
-    return False
 
 
 def segments_to_sweep(synced_before: datetime | None = None) -> list[Segment]:

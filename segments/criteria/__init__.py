@@ -8,7 +8,12 @@ from segments.criteria.compiler import (
     matching_contacts,
 )
 from segments.criteria.registry import FIELDS, TYPES, describe_registry
-from segments.criteria.validation import CriteriaError, criteria_references, validate_criteria
+from segments.criteria.validation import (
+    CriteriaError,
+    criteria_references,
+    uses_relative_dates,
+    validate_criteria,
+)
 
 __all__ = [
     "FIELDS",
@@ -21,5 +26,6 @@ __all__ = [
     "describe_registry",
     "has_conditions",
     "matching_contacts",
+    "uses_relative_dates",
     "validate_criteria",
 ]

@@ -249,7 +249,7 @@ def _condition(node: Any, path: str, walk: _Walk) -> dict:
     except ShapeError as exc:
         walk.errors.append(f"{path}.value: {exc}")
         return {}
-    kind = "segment" if op.value == "segment" else REFERENCE_SHAPES.get(op.value)
+    kind = _reference_kind(op.value)
     if kind:
         for identifier in value if isinstance(value, list) else [value]:
             walk.references[kind].setdefault(identifier, []).append(f"{path}.value")
@@ -331,6 +331,11 @@ def _capped(errors: list[str]) -> list[str]:
     return [*errors[:MAX_MESSAGES], f"… and {more} more problem{'s' if more > 1 else ''}."]
 
 
+def _reference_kind(value_shape: str) -> str | None:
+    """What a condition's value names ("tag", "user", "segment"), by its value shape."""
+    return "segment" if value_shape == "segment" else REFERENCE_SHAPES.get(value_shape)
+
+
 def criteria_references(criteria: dict) -> dict[str, set[int]]:
     """The tag, user and segment ids valid criteria name, by kind."""
     found: dict[str, set[int]] = {"tag": set(), "user": set(), "segment": set()}
@@ -341,10 +346,25 @@ def criteria_references(criteria: dict) -> dict[str, set[int]]:
                 visit(child)
             return
         op = FIELDS[node["field"]].operators[node["operator"]]
-        kind = "segment" if op.value == "segment" else REFERENCE_SHAPES.get(op.value)
+        kind = _reference_kind(op.value)
         if kind:
             value = node["value"]
             found[kind].update(value if isinstance(value, list) else [value])
 
     visit(criteria)
     return found
+
+
+def uses_relative_dates(criteria: dict) -> bool:
+    """Whether a condition compares a date with "now" (its value is a number of days),
+    so that contacts cross it as time passes without any change of their own."""
+    for node in criteria.get("conditions") or []:
+        if "conditions" in node:
+            if uses_relative_dates(node):
+                return True
+            continue
+        field = FIELDS.get(node.get("field"))
+        operator = field.operators.get(node.get("operator")) if field else None
+        if operator is not None and operator.value == "days":
+            return True
+    return False

@@ -6,7 +6,8 @@ import pytest
 
 from django.db import transaction
 
-from segments import live, notify, services
+from segments import notify, services
+from segments.criteria import uses_relative_dates
 from segments.tasks import (
     follow_sync_run_task,
     sync_segment_task,
@@ -222,7 +223,7 @@ def test_the_follow_task_of_a_run_nobody_follows_does_nothing(cast, manager):
     ids=["empty", "country", "fixed date", "in last days", "nested not in last days"],
 )
 def test_which_criteria_use_relative_dates(criteria, relative):
-    assert live.uses_relative_dates(criteria) is relative
+    assert uses_relative_dates(criteria) is relative
 
 
 def test_the_beat_schedule_runs_the_sweep_every_15_minutes(settings):

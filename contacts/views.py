@@ -4,9 +4,11 @@ from contacts.forms import ContactForm
 from contacts.models import Contact
 from core import generic_views as generic
 from segments.notify import contacts_changed
+from tags.views import TaggedListMixin  # tags compose onto records (README: layers)
+from transfers.views import TransferLinksMixin  # transfers compose onto records (README: layers)
 
 
-class ContactListView(generic.ObjectListView):
+class ContactListView(TaggedListMixin, TransferLinksMixin, generic.ObjectListView):
     model = Contact
     queryset = Contact.objects.select_related("owner")
     filterset_class = ContactFilterSet

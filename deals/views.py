@@ -3,9 +3,11 @@ from deals.filtersets import DealFilterSet
 from deals.forms import DealForm
 from deals.models import Deal
 from deals.services import save_deal
+from tags.views import TaggedListMixin  # tags compose onto records (README: layers)
+from transfers.views import TransferLinksMixin  # transfers compose onto records (README: layers)
 
 
-class DealListView(generic.ObjectListView):
+class DealListView(TaggedListMixin, TransferLinksMixin, generic.ObjectListView):
     model = Deal
     queryset = Deal.objects.select_related("owner", "contact")
     filterset_class = DealFilterSet

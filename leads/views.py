@@ -2,9 +2,11 @@ from core import generic_views as generic
 from leads.filtersets import LeadFilterSet
 from leads.forms import LeadForm
 from leads.models import Lead
+from tags.views import TaggedListMixin  # tags compose onto records (README: layers)
+from transfers.views import TransferLinksMixin  # transfers compose onto records (README: layers)
 
 
-class LeadListView(generic.ObjectListView):
+class LeadListView(TaggedListMixin, TransferLinksMixin, generic.ObjectListView):
     model = Lead
     queryset = Lead.objects.select_related("owner", "contact")
     filterset_class = LeadFilterSet

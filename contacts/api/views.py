@@ -5,7 +5,8 @@ from contacts.filtersets import ContactFilterSet
 from contacts.models import Contact
 from core.api.viewsets import RecordViewSet
 from segments.notify import contacts_changed
-from tags.api.views import TaggedRecordViewSetMixin, prefetch_tags
+from tags.api.views import TaggedRecordViewSetMixin  # tags compose onto records (README: layers)
+from tags.records import prefetch_tags  # tags compose onto records (README: layers)
 
 
 class ContactViewSet(TaggedRecordViewSetMixin, RecordViewSet):

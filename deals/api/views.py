@@ -3,7 +3,8 @@ from deals.api.serializers import DealSerializer
 from deals.filtersets import DealFilterSet
 from deals.models import Deal
 from deals.services import save_deal
-from tags.api.views import TaggedRecordViewSetMixin, prefetch_tags
+from tags.api.views import TaggedRecordViewSetMixin  # tags compose onto records (README: layers)
+from tags.records import prefetch_tags  # tags compose onto records (README: layers)
 
 
 class DealViewSet(TaggedRecordViewSetMixin, RecordViewSet):

@@ -2,7 +2,8 @@ from core.api.viewsets import RecordViewSet
 from leads.api.serializers import LeadSerializer
 from leads.filtersets import LeadFilterSet
 from leads.models import Lead
-from tags.api.views import TaggedRecordViewSetMixin, prefetch_tags
+from tags.api.views import TaggedRecordViewSetMixin  # tags compose onto records (README: layers)
+from tags.records import prefetch_tags  # tags compose onto records (README: layers)
 
 
 class LeadViewSet(TaggedRecordViewSetMixin, RecordViewSet):

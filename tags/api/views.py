@@ -1,7 +1,7 @@
 """Tags API: /api/crm/tags and the tag endpoints of every taggable record type."""
 
 from django.conf import settings
-from django.db.models import F, Prefetch
+from django.db.models import F
 from django.db.models.functions import Lower
 from django.http import QueryDict
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -84,13 +84,6 @@ class TagViewSet(viewsets.ModelViewSet):
         except services.TagError as error:
             raise ValidationError({"into": [str(error)]}) from error
         return Response(TagSerializer(target).data)
-
-
-def prefetch_tags(queryset):
-    """Record querysets load their tags in one extra query, whatever the page size."""
-    return queryset.prefetch_related(
-        Prefetch("tags", queryset=Tag.objects.only("id", "name", "color"))
-    )
 
 
 class TaggedRecordViewSetMixin:

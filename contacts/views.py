@@ -2,8 +2,8 @@ from activities.forms import ActivityForm
 from contacts.filtersets import ContactFilterSet
 from contacts.forms import ContactForm
 from contacts.models import Contact
+from contacts.services import delete_contact, save_contact
 from core import generic_views as generic
-from segments.notify import contacts_changed
 from tags.views import TaggedListMixin  # tags compose onto records (README: layers)
 from transfers.views import TransferLinksMixin  # transfers compose onto records (README: layers)
 
@@ -34,11 +34,14 @@ class ContactEditView(generic.ObjectEditView):
     form_class = ContactForm
 
     def save(self, form, request):
-        contact = form.save()
-        contacts_changed([contact.pk])  # live segments re-evaluate the contact after commit
+        contact = save_contact(form.save(commit=False))
+        form.save_m2m()
         return contact
 
 
 class ContactDeleteView(generic.ObjectDeleteView):
     model = Contact
     template_name = "contacts/contact_delete.html"
+
+    def delete_object(self, obj):
+        delete_contact(obj)

@@ -14,7 +14,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views import View
 
-from cohort.records import delete_record
 from core.paging import MAX_PAGE, fetch_page, positive_int
 
 LIST_PAGE_SIZE = 50
@@ -143,6 +142,11 @@ class ObjectDeleteView(ModelPermissionMixin, View):
     action = "delete"
     template_name = "cohort/object_delete.html"
 
+    def delete_object(self, obj: Model) -> None:
+        """Delete the record; record types whose deletes have consequences override this
+        to call their app's delete service."""
+        obj.delete()
+
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         obj = get_object_or_404(self.model, pk=pk)
         context = {**model_context(self.model, request.user), "object": obj}
@@ -151,6 +155,6 @@ class ObjectDeleteView(ModelPermissionMixin, View):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         obj = get_object_or_404(self.model, pk=pk)
         name = str(obj)
-        delete_record(obj)
+        self.delete_object(obj)
         messages.success(request, f"{self.model._meta.verbose_name.capitalize()} “{name}” deleted.")
         return redirect(f"{self.model._meta.model_name}_list")

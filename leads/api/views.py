@@ -2,6 +2,7 @@ from core.api.viewsets import RecordViewSet
 from leads.api.serializers import LeadSerializer
 from leads.filtersets import LeadFilterSet
 from leads.models import Lead
+from leads.services import delete_lead
 from tags.api.views import TaggedRecordViewSetMixin  # tags compose onto records (README: layers)
 from tags.records import prefetch_tags  # tags compose onto records (README: layers)
 
@@ -10,3 +11,6 @@ class LeadViewSet(TaggedRecordViewSetMixin, RecordViewSet):
     queryset = prefetch_tags(Lead.objects.select_related("owner"))
     serializer_class = LeadSerializer
     filterset_class = LeadFilterSet
+
+    def perform_destroy(self, instance):
+        delete_lead(instance)

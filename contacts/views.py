@@ -1,4 +1,3 @@
-from activities.forms import ActivityForm
 from contacts.filtersets import ContactFilterSet
 from contacts.forms import ContactForm
 from contacts.models import Contact
@@ -25,7 +24,6 @@ class ContactDetailView(generic.ObjectDetailView):
             "activities": obj.activities.select_related("owner", "deal", "lead")[:50],
             "deals": obj.deals.select_related("owner")[:20],
             "leads": obj.leads.select_related("owner")[:20],
-            "activity_form": ActivityForm(contact=obj),
         }
 
 

@@ -4,13 +4,12 @@ from contacts.models import Contact
 from contacts.services import delete_contact, save_contact
 from core.api.viewsets import RecordViewSet
 from tags.api.views import TaggedRecordViewSetMixin  # tags compose onto records (README: layers)
-from tags.records import prefetch_tags  # tags compose onto records (README: layers)
 
 
 class ContactViewSet(TaggedRecordViewSetMixin, RecordViewSet):
     """Contacts are saved and deleted by contacts.services (live segments, counters)."""
 
-    queryset = prefetch_tags(Contact.objects.select_related("owner"))
+    queryset = Contact.objects.select_related("owner")
     serializer_class = ContactSerializer
     filterset_class = ContactFilterSet
 

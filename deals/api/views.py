@@ -4,14 +4,13 @@ from deals.filtersets import DealFilterSet
 from deals.models import Deal
 from deals.services import delete_deal, save_deal
 from tags.api.views import TaggedRecordViewSetMixin  # tags compose onto records (README: layers)
-from tags.records import prefetch_tags  # tags compose onto records (README: layers)
 
 
 class DealViewSet(TaggedRecordViewSetMixin, RecordViewSet):
     """Deals are saved and deleted by deals.services, which tells live segments about their
     contacts."""
 
-    queryset = prefetch_tags(Deal.objects.select_related("owner"))
+    queryset = Deal.objects.select_related("owner")
     serializer_class = DealSerializer
     filterset_class = DealFilterSet
 

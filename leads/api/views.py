@@ -4,11 +4,10 @@ from leads.filtersets import LeadFilterSet
 from leads.models import Lead
 from leads.services import delete_lead
 from tags.api.views import TaggedRecordViewSetMixin  # tags compose onto records (README: layers)
-from tags.records import prefetch_tags  # tags compose onto records (README: layers)
 
 
 class LeadViewSet(TaggedRecordViewSetMixin, RecordViewSet):
-    queryset = prefetch_tags(Lead.objects.select_related("owner"))
+    queryset = Lead.objects.select_related("owner")
     serializer_class = LeadSerializer
     filterset_class = LeadFilterSet
 

@@ -316,7 +316,9 @@ def test_a_live_segment_follows_every_write_service(write, cast, committed, admi
     # given a live segment whose criteria see what the service writes
     tags.services.recount_tags()  # the cast's links were made without the services' counters
     w = SimpleNamespace(cast=cast, user=admin_user)
-    write.arrange(w)
+    # Committed too: a change left pending would stay on the connection for later tests.
+    with committed(execute=True):
+        write.arrange(w)
     segment = make_live(committed, "Watching", write.criteria(w))
     assert names(segment) == write.before
     # when the service writes, and its transaction commits

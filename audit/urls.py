@@ -1,5 +1,5 @@
 """The audit log page. Answers with or without a trailing slash, like core.record_urls;
-the API lives in audit.api and is registered in cohort.api.urls."""
+the API lives in audit.api and is routed by audit.api.urls."""
 
 from django.urls import re_path
 

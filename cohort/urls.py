@@ -18,9 +18,17 @@ urlpatterns = [
     path("", include("transfers.urls")),
     path("", include("audit.urls")),
     path("", include("jobs.urls")),
+    # Every app routes its own /api/crm/ endpoints. Transfers come before the record
+    # routers, whose detail routes would take "contacts/import" for a record id.
     path("api/crm/", include("segments.api.urls")),
     path("api/crm/", include("transfers.api.urls")),
-    path("api/crm/", include("cohort.api.urls")),
+    path("api/crm/", include("contacts.api.urls")),
+    path("api/crm/", include("leads.api.urls")),
+    path("api/crm/", include("deals.api.urls")),
+    path("api/crm/", include("activities.api.urls")),
+    path("api/crm/", include("tags.api.urls")),
+    path("api/crm/", include("audit.api.urls")),
+    path("api/crm/", include("jobs.api.urls")),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="api_schema"),
     re_path(
         r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"

@@ -7,6 +7,7 @@ from contacts.choices import LifecycleStage, Source
 from contacts.models import Contact
 from core.filtersets import RecordFilterSet, StableOrderingFilter
 from core.widgets import FastSelect
+from tags.filtersets import TaggedFilterSet  # tags compose onto records (README: layers)
 
 
 @cache
@@ -15,7 +16,7 @@ def country_choices() -> list[tuple[str, str]]:
     return list(countries)
 
 
-class ContactFilterSet(RecordFilterSet):
+class ContactFilterSet(TaggedFilterSet, RecordFilterSet):
     search_fields = ["first_name", "last_name", "email", "company"]
 
     country = django_filters.ChoiceFilter(

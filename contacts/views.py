@@ -1,12 +1,13 @@
-from activities.forms import ActivityForm
 from contacts.filtersets import ContactFilterSet
 from contacts.forms import ContactForm
 from contacts.models import Contact
+from contacts.services import delete_contact, save_contact
 from core import generic_views as generic
-from segments.notify import contacts_changed
+from tags.views import TaggedListMixin  # tags compose onto records (README: layers)
+from transfers.views import TransferLinksMixin  # transfers compose onto records (README: layers)
 
 
-class ContactListView(generic.ObjectListView):
+class ContactListView(TaggedListMixin, TransferLinksMixin, generic.ObjectListView):
     model = Contact
     queryset = Contact.objects.select_related("owner")
     filterset_class = ContactFilterSet
@@ -23,7 +24,6 @@ class ContactDetailView(generic.ObjectDetailView):
             "activities": obj.activities.select_related("owner", "deal", "lead")[:50],
             "deals": obj.deals.select_related("owner")[:20],
             "leads": obj.leads.select_related("owner")[:20],
-            "activity_form": ActivityForm(contact=obj),
         }
 
 
@@ -32,11 +32,14 @@ class ContactEditView(generic.ObjectEditView):
     form_class = ContactForm
 
     def save(self, form, request):
-        contact = form.save()
-        contacts_changed([contact.pk])  # live segments re-evaluate the contact after commit
+        contact = save_contact(form.save(commit=False))
+        form.save_m2m()
         return contact
 
 
 class ContactDeleteView(generic.ObjectDeleteView):
     model = Contact
     template_name = "contacts/contact_delete.html"
+
+    def delete_object(self, obj):
+        delete_contact(obj)

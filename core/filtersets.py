@@ -1,4 +1,4 @@
-"""What every record list offers: search, owner, the Tag filter and ordering."""
+"""What every record list offers: search, owner and ordering (tags adds its Tag filter)."""
 
 import datetime
 
@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.widgets import FastSelect
-from tags.filtersets import TaggedFilterSet
 
 
 def search_words(queryset: QuerySet, fields: list[str], value: str) -> QuerySet:
@@ -68,7 +67,7 @@ class StableOrderingFilter(django_filters.OrderingFilter):
         return qs
 
 
-class RecordFilterSet(TaggedFilterSet):
+class RecordFilterSet(django_filters.FilterSet):
     search_fields: list[str] = []
     search_placeholder = "Name, email or company"
 
@@ -88,6 +87,11 @@ class RecordFilterSet(TaggedFilterSet):
             # Plain selects only: subclasses (yes/no selects) format their values themselves.
             if type(field.widget) is forms.Select:
                 field.widget = FastSelect(attrs=field.widget.attrs, choices=field.widget.choices)
+
+    @property
+    def count_qs(self) -> QuerySet:
+        """The same rows as `qs`, in the form that counts fastest (a mixin may know better)."""
+        return self.qs
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return search_words(queryset, self.search_fields, value)

@@ -14,11 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views import View
 
-from cohort.records import delete_record
 from core.htmx import is_partial
 from core.paging import MAX_PAGE, fetch_page, positive_int
-from tags.api.views import prefetch_tags
-from tags.records import TAGGABLE_TYPES
 
 LIST_PAGE_SIZE = 50
 
@@ -48,7 +45,11 @@ def model_context(model: type[Model], user) -> dict:
 
 
 class ObjectListView(ModelPermissionMixin, View):
-    """A filtered, sorted, paginated table; htmx requests get only the results partial."""
+    """A filtered, sorted, paginated table; htmx requests get only the results partial.
+
+    What other apps add to a record's list (tag chips, import and export links) they
+    add by mixins overriding the two hooks, `prepare_rows` and `get_list_context`.
+    """
 
     queryset: QuerySet
     filterset_class = None
@@ -56,50 +57,32 @@ class ObjectListView(ModelPermissionMixin, View):
     template_name = "cohort/object_list.html"
     results_template = "cohort/_object_results.html"
 
+    def prepare_rows(self, rows: QuerySet, request: HttpRequest) -> QuerySet:
+        """The filtered rows before paging: a hook to load what the table shows with them."""
+        return rows
+
+    def get_list_context(self, request: HttpRequest) -> dict:
+        """More template context for the list page and its results partial."""
+        return {}
+
     def get(self, request: HttpRequest) -> HttpResponse:
         filterset = self.filterset_class(request.GET, queryset=self.queryset.all(), request=request)
         valid = filterset.is_valid()
         rows = filterset.qs if valid else self.queryset.none()
         count_rows = filterset.count_qs if valid else None
-        tagging = self.tagging_context(request.user)
-        if tagging["show_tags"]:
-            rows = prefetch_tags(rows)  # one query for every row's tag chips
+        rows = self.prepare_rows(rows, request)
         number = positive_int(request.GET.get("page"), 1, MAX_PAGE)
         page = fetch_page(rows, number, LIST_PAGE_SIZE, count_queryset=count_rows)
         context = {
             **model_context(self.model, request.user),
-            **tagging,
             "filterset": filterset,
             "page": page,
             "table_template": self.table_template,
             "ordering": request.GET.get("ordering", ""),
-            **self.transfer_links(tagging["record_type"], request.user),
+            **self.get_list_context(request),
         }
         partial = is_partial(request)
         return render(request, self.results_template if partial else self.template_name, context)
-
-    def transfer_links(self, record_type: str, user) -> dict:
-        """Import (for users who may add records) and Export CSV of the current filter."""
-        if not record_type:
-            return {}
-        opts = self.model._meta
-        return {
-            "export_url": reverse("transfer_export", args=[record_type]),
-            "import_url": reverse("transfer_import", args=[record_type])
-            if user.has_perm(f"{opts.app_label}.add_{opts.model_name}")
-            else "",
-        }
-
-    def tagging_context(self, user) -> dict:
-        """Tag chips in the rows (for users who may see tags) and the bulk tag bar (for
-        those who may also change the records), when the record type carries tags."""
-        taggable = next((t for t in TAGGABLE_TYPES.values() if t.model is self.model), None)
-        show_tags = taggable is not None and user.has_perm("tags.view_tag")
-        return {
-            "record_type": taggable.key if taggable else "",
-            "show_tags": show_tags,
-            "bulk_tagging": show_tags and user.has_perm(taggable.change_permission),
-        }
 
 
 class ObjectDetailView(ModelPermissionMixin, View):
@@ -160,6 +143,11 @@ class ObjectDeleteView(ModelPermissionMixin, View):
     action = "delete"
     template_name = "cohort/object_delete.html"
 
+    def delete_object(self, obj: Model) -> None:
+        """Delete the record; record types whose deletes have consequences override this
+        to call their app's delete service."""
+        obj.delete()
+
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         obj = get_object_or_404(self.model, pk=pk)
         context = {**model_context(self.model, request.user), "object": obj}
@@ -168,6 +156,6 @@ class ObjectDeleteView(ModelPermissionMixin, View):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         obj = get_object_or_404(self.model, pk=pk)
         name = str(obj)
-        delete_record(obj)
+        self.delete_object(obj)
         messages.success(request, f"{self.model._meta.verbose_name.capitalize()} “{name}” deleted.")
         return redirect(f"{self.model._meta.model_name}_list")

@@ -4,9 +4,10 @@ from django import forms
 from core.filtersets import IdFilter, RecordFilterSet, StableOrderingFilter
 from deals.choices import DealStage
 from deals.models import Deal
+from tags.filtersets import TaggedFilterSet  # tags compose onto records (README: layers)
 
 
-class DealFilterSet(RecordFilterSet):
+class DealFilterSet(TaggedFilterSet, RecordFilterSet):
     search_fields = [
         "title",
         "contact__first_name",

@@ -17,6 +17,15 @@ def validate_currency(code: str) -> None:
         )
 
 
+def closed_at_for(stage: str | None, closed_at, now):
+    """The deal rule for closed_at: it follows the stage, set when a deal is won or lost
+    (kept if it already was), cleared if reopened. Deal.save applies it, and so must
+    every write that skips save() (imports)."""
+    if stage in CLOSED_STAGES:
+        return closed_at or now
+    return None
+
+
 class Deal(models.Model):
     title = models.CharField(max_length=200)
     contact = models.ForeignKey(
@@ -37,7 +46,7 @@ class Deal(models.Model):
         on_delete=models.SET_NULL,
         related_name="owned_deals",
     )
-    # Set by deals.services when the deal reaches won or lost.
+    # Set when the deal reaches won or lost (closed_at_for, applied by save).
     closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -53,11 +62,7 @@ class Deal(models.Model):
         return self.title
 
     def save(self, *args, **kwargs):
-        # closed_at follows the stage: set when a deal is won or lost, cleared if reopened.
-        if self.stage in CLOSED_STAGES:
-            self.closed_at = self.closed_at or timezone.now()
-        else:
-            self.closed_at = None
+        self.closed_at = closed_at_for(self.stage, self.closed_at, timezone.now())
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:

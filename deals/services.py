@@ -1,4 +1,4 @@
-"""Saving deals, and telling live segments about the contacts a deal counts for.
+"""Saving and deleting deals, and telling live segments about the contacts a deal counts for.
 
 A contact's deals are part of what segment criteria test (number of deals, open
 deals, value won, a deal in a stage), so a deal created, edited or deleted makes
@@ -9,6 +9,9 @@ from django.db import transaction
 
 from deals.models import Deal
 from segments.notify import contacts_changed
+
+# Deleting a deal keeps tag usage counts exact: tags lock and uncount a record's links.
+from tags.services import forget_records, lock_tags_on
 
 
 @transaction.atomic
@@ -25,7 +28,14 @@ def save_deal(deal: Deal) -> Deal:
     return deal
 
 
-def deal_deleted(deal: Deal) -> None:
-    """Call in the deleting transaction: the deal's contact is re-evaluated after the commit."""
+@transaction.atomic
+def delete_deal(deal: Deal) -> None:
+    """Delete the deal, in the lock order of contacts.services (tags, then the row); its
+    contact's deal counts change, so live segments re-evaluate it after the commit."""
+    deals = Deal.objects.filter(pk=deal.pk)
+    lock_tags_on(Deal, deals)
+    list(deals.select_for_update().values_list("pk", flat=True))
+    forget_records(Deal, deals)
     if deal.contact_id is not None:
         contacts_changed([deal.contact_id])
+    deal.delete()

@@ -2,10 +2,12 @@ from core import generic_views as generic
 from deals.filtersets import DealFilterSet
 from deals.forms import DealForm
 from deals.models import Deal
-from deals.services import save_deal
+from deals.services import delete_deal, save_deal
+from tags.views import TaggedListMixin  # tags compose onto records (README: layers)
+from transfers.views import TransferLinksMixin  # transfers compose onto records (README: layers)
 
 
-class DealListView(generic.ObjectListView):
+class DealListView(TaggedListMixin, TransferLinksMixin, generic.ObjectListView):
     model = Deal
     queryset = Deal.objects.select_related("owner", "contact")
     filterset_class = DealFilterSet
@@ -33,3 +35,6 @@ class DealEditView(generic.ObjectEditView):
 
 class DealDeleteView(generic.ObjectDeleteView):
     model = Deal
+
+    def delete_object(self, obj):
+        delete_deal(obj)

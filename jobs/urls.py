@@ -1,4 +1,4 @@
-"""Job pages; the API lives in jobs.api and is registered in cohort.api.urls."""
+"""Job pages; the API lives in jobs.api and is routed by jobs.api.urls."""
 
 from django.urls import re_path
 

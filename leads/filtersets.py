@@ -5,9 +5,10 @@ from contacts.choices import Source
 from core.filtersets import IdFilter, RecordFilterSet, StableOrderingFilter
 from leads.choices import LeadStatus
 from leads.models import Lead
+from tags.filtersets import TaggedFilterSet  # tags compose onto records (README: layers)
 
 
-class LeadFilterSet(RecordFilterSet):
+class LeadFilterSet(TaggedFilterSet, RecordFilterSet):
     search_fields = ["name", "email", "company"]
 
     status = django_filters.ChoiceFilter(choices=LeadStatus.choices, empty_label="Any status")

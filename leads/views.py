@@ -2,9 +2,12 @@ from core import generic_views as generic
 from leads.filtersets import LeadFilterSet
 from leads.forms import LeadForm
 from leads.models import Lead
+from leads.services import delete_lead
+from tags.views import TaggedListMixin  # tags compose onto records (README: layers)
+from transfers.views import TransferLinksMixin  # transfers compose onto records (README: layers)
 
 
-class LeadListView(generic.ObjectListView):
+class LeadListView(TaggedListMixin, TransferLinksMixin, generic.ObjectListView):
     model = Lead
     queryset = Lead.objects.select_related("owner", "contact")
     filterset_class = LeadFilterSet
@@ -27,3 +30,6 @@ class LeadEditView(generic.ObjectEditView):
 
 class LeadDeleteView(generic.ObjectDeleteView):
     model = Lead
+
+    def delete_object(self, obj):
+        delete_lead(obj)

@@ -352,7 +352,7 @@ def add_member(segment: Segment, contact: Contact, user: User | None) -> bool:
     segment refuses (ValidationError) a contact that meets none of its conditions.
     """
     locked = _lock(segment)
-    # Then the contact, as delete_record and attach_tag do: a delete under way is waited
+    # Then the contact, as delete_contact and attach_tag do: a delete under way is waited
     # for, and one that won is refused here, not an IntegrityError at the commit.
     if not Contact.objects.select_for_update(no_key=True).filter(pk=contact.pk).exists():
         raise ValidationError(f"{contact} no longer exists: someone deleted the contact.")
@@ -456,7 +456,7 @@ def forget_contacts(contacts: QuerySet) -> None:
     """Before contacts are deleted: take them off their segments' member counts.
 
     Their membership and removal rows go with them (CASCADE). Exact only once their
-    segments and then the contacts are locked (cohort.records.delete_record).
+    segments and then the contacts are locked (the lock order: contacts.services).
     """
     per_segment = (
         SegmentMember.objects.filter(contact__in=contacts.order_by().values("pk"))

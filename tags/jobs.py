@@ -10,7 +10,6 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import QueryDict
-from django.urls import resolve, reverse
 
 from accounts.models import User
 from jobs import services as jobs
@@ -21,16 +20,10 @@ from tags.models import Tag
 from tags.records import TAGGABLE_TYPES, TaggableType
 
 
-def list_filterset_class(taggable: TaggableType):
-    """The FilterSet of the type's list page (and API), so "all matching" means the same rows."""
-    list_view = resolve(reverse(f"{taggable.model._meta.model_name}_list")).func.view_class
-    return list_view.filterset_class
-
-
 def matching_records(taggable: TaggableType, query: QueryDict) -> QuerySet | None:
     """The records a list filter selects, or None when the filter is not valid."""
     model = taggable.model
-    filterset = list_filterset_class(taggable)(query, queryset=model.objects.all())
+    filterset = taggable.filterset_class(query, queryset=model.objects.all())
     return filterset.qs if filterset.is_valid() else None
 
 

@@ -1,17 +1,20 @@
 """Which record types can carry tags, and how each is linked.
 
 The single place that maps a record type ("contacts", "leads", "deals") to its
-model, link model and usage counter; views, API, services and segments read it.
+model, link model, usage counter and list FilterSet; views, API, services and
+segments read it.
 """
 
 from dataclasses import dataclass
 
-from django.db.models import Model
+from django.db.models import Model, Prefetch, QuerySet
+from django.http import Http404
+from django.utils.module_loading import import_string
 
 from contacts.models import Contact
 from deals.models import Deal
 from leads.models import Lead
-from tags.models import ContactTag, DealTag, LeadTag, TagLink
+from tags.models import ContactTag, DealTag, LeadTag, Tag, TagLink
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,13 @@ class TaggableType:
     model: type[Model]
     link_model: type[TagLink]
     counter: str  # the Tag field counting this type's links
+    # The FilterSet of the type's list page and API (a dotted path, imported when used:
+    # the record app's filtersets import tags), so "all matching" means the same rows.
+    filterset: str
+
+    @property
+    def filterset_class(self):
+        return import_string(self.filterset)
 
     @property
     def change_permission(self) -> str:
@@ -33,10 +43,20 @@ class TaggableType:
 
 
 TAGGABLE_TYPES = {
-    "contacts": TaggableType("contacts", Contact, ContactTag, "contacts_count"),
-    "leads": TaggableType("leads", Lead, LeadTag, "leads_count"),
-    "deals": TaggableType("deals", Deal, DealTag, "deals_count"),
+    "contacts": TaggableType(
+        "contacts", Contact, ContactTag, "contacts_count", "contacts.filtersets.ContactFilterSet"
+    ),
+    "leads": TaggableType("leads", Lead, LeadTag, "leads_count", "leads.filtersets.LeadFilterSet"),
+    "deals": TaggableType("deals", Deal, DealTag, "deals_count", "deals.filtersets.DealFilterSet"),
 }
+
+
+def taggable_or_404(key: str) -> TaggableType:
+    """The record type named in a URL; a 404 (pages and API alike) for any other name."""
+    taggable = TAGGABLE_TYPES.get(key)
+    if taggable is None:
+        raise Http404("No such record type.")
+    return taggable
 
 
 def taggable_type_for(model: type[Model]) -> TaggableType:
@@ -44,3 +64,10 @@ def taggable_type_for(model: type[Model]) -> TaggableType:
         if taggable.model is model:
             return taggable
     raise LookupError(f"{model.__name__} records cannot carry tags.")
+
+
+def prefetch_tags(queryset: QuerySet) -> QuerySet:
+    """Record querysets load their tags in one extra query, whatever the page size."""
+    return queryset.prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.only("id", "name", "color"))
+    )

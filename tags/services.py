@@ -161,7 +161,7 @@ def attach_tag(record: Model, tag: Tag) -> bool:
     """
     taggable = taggable_type_for(type(record))
     _lock_in_order(tag, no_key=True)
-    # Then the record, as delete_record does after the tags: a deleted record is refused here.
+    # Then the record, as the delete services do after the tags: a deleted one is refused here.
     if not type(record).objects.select_for_update(no_key=True).filter(pk=record.pk).exists():
         raise TagError(f"This {record._meta.verbose_name} no longer exists; it was deleted.")
     # One statement instead of get_or_create's four (SELECT, SAVEPOINT, INSERT, RELEASE):
@@ -410,7 +410,7 @@ def lock_tags_on(model: type[Model], records: QuerySet) -> None:
 def forget_records(model: type[Model], records: QuerySet) -> None:
     """Before records are deleted: take their links off the usage counters.
 
-    Exact only once their tags and then the records are locked (cohort.records.delete_record).
+    Exact only once their tags and then the records are locked (lock order: contacts.services).
     """
     taggable = taggable_type_for(model)
     per_tag = (

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Case, F, IntegerField, Model, Value, When
 from django.db.models.functions import Lower
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -22,9 +22,15 @@ from core.paging import MAX_PAGE, fetch_page, positive_int
 from tags import services
 from tags.colors import palette_color_for
 from tags.forms import NAME_REQUIRED, BulkTagForm, TagForm, TagMergeForm
-from tags.jobs import list_filterset_class, request_bulk_tagging
+from tags.jobs import request_bulk_tagging
 from tags.models import Tag
-from tags.records import TAGGABLE_TYPES, TaggableType
+from tags.records import (
+    TAGGABLE_TYPES,
+    TaggableType,
+    prefetch_tags,
+    taggable_or_404,
+    taggable_type_for,
+)
 from tags.templatetags.tag_chips import record_tags_context, suggestion
 
 TAG_PAGE_SIZE = 100
@@ -174,14 +180,34 @@ def tag_merge(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("tag_list")
 
 
+# --- Tags on the contacts, leads and deals lists -------------------------------------------
+
+
+class TaggedListMixin:
+    """Composes onto a record's core.generic_views.ObjectListView: tag chips in the rows
+    (for users who may see tags) and the bulk tag bar (for those who may also change the
+    records). The list's model must be a TaggableType."""
+
+    def tagging_context(self, user) -> dict:
+        taggable = taggable_type_for(self.model)
+        show_tags = user.has_perm("tags.view_tag")
+        return {
+            "record_type": taggable.key,
+            "show_tags": show_tags,
+            "bulk_tagging": show_tags and user.has_perm(taggable.change_permission),
+        }
+
+    def prepare_rows(self, rows, request: HttpRequest):
+        rows = super().prepare_rows(rows, request)
+        if self.tagging_context(request.user)["show_tags"]:
+            rows = prefetch_tags(rows)  # one query for every row's tag chips
+        return rows
+
+    def get_list_context(self, request: HttpRequest) -> dict:
+        return {**super().get_list_context(request), **self.tagging_context(request.user)}
+
+
 # --- The Tags section of contact, lead and deal pages --------------------------------------
-
-
-def _taggable(record_type: str) -> TaggableType:
-    taggable = TAGGABLE_TYPES.get(record_type)
-    if taggable is None:
-        raise Http404("Records of this type cannot carry tags.")
-    return taggable
 
 
 def _record(request: HttpRequest, taggable: TaggableType, pk: int, *, change: bool) -> Model:
@@ -211,7 +237,7 @@ def _section(request, record: Model, *, error: str = "", status: int = 200, refo
 @require_http_methods(["GET", "POST"])
 def record_tags(request: HttpRequest, record_type: str, pk: int) -> HttpResponse:
     """GET: the section. POST `tag_id`, or `name` to attach by name (creating needs manage)."""
-    taggable = _taggable(record_type)
+    taggable = taggable_or_404(record_type)
     record = _record(request, taggable, pk, change=request.method == "POST")
     if request.method == "GET":
         if not request.user.has_perm("tags.view_tag"):
@@ -248,7 +274,7 @@ def record_tags(request: HttpRequest, record_type: str, pk: int) -> HttpResponse
 @require_POST
 def record_tag_remove(request: HttpRequest, record_type: str, pk: int, tag_id: int):
     """The × on a chip: detach the tag from this record; the tag itself stays."""
-    taggable = _taggable(record_type)
+    taggable = taggable_or_404(record_type)
     record = _record(request, taggable, pk, change=True)
     tag = Tag.objects.filter(pk=tag_id).first()
     if tag is not None:
@@ -327,7 +353,7 @@ def _count(n: int, taggable: TaggableType) -> str:
 @require_POST
 def bulk_tags(request: HttpRequest, record_type: str) -> HttpResponse:
     """Add or remove the picked tags on the ticked rows, or on all rows matching the filter."""
-    taggable = _taggable(record_type)
+    taggable = taggable_or_404(record_type)
     if not request.user.has_perm(taggable.change_permission):
         raise PermissionDenied
     form = BulkTagForm(request.POST)
@@ -344,9 +370,7 @@ def bulk_tags(request: HttpRequest, record_type: str) -> HttpResponse:
     data = form.cleaned_data
     model = taggable.model
     if data["all_matching"]:
-        filterset = list_filterset_class(taggable)(
-            query, queryset=model.objects.all(), request=request
-        )
+        filterset = taggable.filterset_class(query, queryset=model.objects.all(), request=request)
         if not filterset.is_valid():
             messages.error(request, "The list's filter is not valid; nothing was changed.")
             return redirect(back)

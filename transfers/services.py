@@ -28,7 +28,8 @@ from contacts.forms import ContactForm
 from contacts.models import Contact
 from core.csv import FORMULA_STARTS
 from core.planner import STATISTICS_REFRESH_AFTER, refresh_statistics
-from deals.choices import CLOSED_STAGES, CURRENCY_CODES
+from deals.choices import CURRENCY_CODES
+from deals.models import Deal, closed_at_for
 from segments.notify import contacts_changed
 from tags.models import Tag
 from tags.records import TAGGABLE_TYPES, TaggableType
@@ -507,8 +508,8 @@ def _required_errors(record_type: str, values: dict, number: int, columns) -> li
 def _instance(model: type[Model], values: dict) -> Model:
     kwargs = {(f"{name}_id" if name == "owner" else name): value for name, value in values.items()}
     instance = model(**kwargs)
-    if model.__name__ == "Deal" and instance.stage in CLOSED_STAGES:
-        instance.closed_at = timezone.now()  # what Deal.save does; bulk_create skips save()
+    if model is Deal:  # bulk_create skips Deal.save, which applies the rule
+        instance.closed_at = closed_at_for(instance.stage, instance.closed_at, timezone.now())
     return instance
 
 
@@ -546,7 +547,7 @@ def _insert_rows(model: type[Model], rows: list[dict]) -> list[int]:
         else:
             defaults.append(_default(model, f.name))
     adapters = [_adapter(f) for f in fields]
-    closes = model.__name__ == "Deal"  # Deal.save sets closed_at; this insert skips save()
+    closes = model is Deal  # this insert skips Deal.save, which applies the closed_at rule
     qn = connection.ops.quote_name
     columns = ", ".join(qn(f.column) for f in fields)
     per_statement = max(1, connection.ops.bulk_batch_size(fields, rows))
@@ -561,8 +562,9 @@ def _insert_rows(model: type[Model], rows: list[dict]) -> list[int]:
             chunk = rows[start : start + per_statement]
             params = []
             for values in chunk:
-                if closes and values.get("stage") in CLOSED_STAGES:
-                    values = {**values, "closed_at": now}
+                if closes:
+                    closed_at = closed_at_for(values.get("stage"), values.get("closed_at"), now)
+                    values = {**values, "closed_at": closed_at}
                 for f, default, adapt in zip(fields, defaults, adapters, strict=True):
                     value = values.get(f.name, default)
                     params.append(adapt(value) if adapt and value is not None else value)

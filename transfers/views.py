@@ -11,7 +11,6 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.http import (
     FileResponse,
-    Http404,
     HttpRequest,
     HttpResponse,
     StreamingHttpResponse,
@@ -21,19 +20,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.csv import csv_chunks, csv_response
-from tags.records import TAGGABLE_TYPES, TaggableType
+from tags.records import TaggableType, taggable_or_404, taggable_type_for
 from transfers import export, services, uploads
 from transfers.jobs import request_import
 from transfers.services import ALL_OR_NOTHING, SKIP, UPDATE, VALID_ONLY, ImportFileError
 
 PREVIEW_ROWS = 5
 ERRORS_SHOWN = 100
-
-
-def _taggable(record_type: str) -> TaggableType:
-    if record_type not in TAGGABLE_TYPES:
-        raise Http404("No such record type.")
-    return TAGGABLE_TYPES[record_type]
 
 
 def _perm(taggable: TaggableType, action: str) -> str:
@@ -57,11 +50,26 @@ def _check_add(request: HttpRequest, taggable: TaggableType) -> None:
         raise PermissionDenied
 
 
+class TransferLinksMixin:
+    """Composes onto a record's core.generic_views.ObjectListView: Import (for users who
+    may add records) and Export CSV of the current filter."""
+
+    def get_list_context(self, request: HttpRequest) -> dict:
+        taggable = taggable_type_for(self.model)
+        return {
+            **super().get_list_context(request),
+            "export_url": reverse("transfer_export", args=[taggable.key]),
+            "import_url": reverse("transfer_import", args=[taggable.key])
+            if request.user.has_perm(_perm(taggable, "add"))
+            else "",
+        }
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_upload(request: HttpRequest, record_type: str) -> HttpResponse:
     """Step 1: choose a CSV file; a readable one is kept and the mapping page opens."""
-    taggable = _taggable(record_type)
+    taggable = taggable_or_404(record_type)
     _check_add(request, taggable)
     context = _context(request, taggable)
     if request.method == "POST":
@@ -97,7 +105,7 @@ def _options(request: HttpRequest, header: list[str], record_type: str) -> tuple
 @require_http_methods(["GET", "POST"])
 def import_review(request: HttpRequest, record_type: str, token: str) -> HttpResponse:
     """Step 2 and 3: the first rows and the mapping; "Dry run" validates, "Import" writes."""
-    taggable = _taggable(record_type)
+    taggable = taggable_or_404(record_type)
     _check_add(request, taggable)
     context = _context(request, taggable)
     csv_file = services.read_csv(uploads.load_upload(request.user, token))
@@ -166,7 +174,7 @@ def import_review(request: HttpRequest, record_type: str, token: str) -> HttpRes
 @login_required
 @require_GET
 def import_errors(request: HttpRequest, record_type: str, token: str) -> FileResponse:
-    _check_add(request, _taggable(record_type))
+    _check_add(request, taggable_or_404(record_type))
     path = uploads.errors_path(request.user, token)
     return FileResponse(
         path.open("rb"),
@@ -180,7 +188,7 @@ def import_errors(request: HttpRequest, record_type: str, token: str) -> FileRes
 @require_GET
 def record_export(request: HttpRequest, record_type: str) -> HttpResponse:
     """Export CSV: every row the list shows for this query string, streamed."""
-    taggable = _taggable(record_type)
+    taggable = taggable_or_404(record_type)
     if not request.user.has_perm(taggable.view_permission):
         raise PermissionDenied
     try:

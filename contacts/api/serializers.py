@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from contacts.models import DUPLICATE_EMAIL, Contact
 from core.api.serializers import OwnerField
-from tags.api.serializers import TagChipSerializer
+from tags.api.serializers import TagChipSerializer  # tags compose onto records (README: layers)
 
 
 class ContactSerializer(CountryFieldMixin, serializers.ModelSerializer):

@@ -3,8 +3,6 @@
 from django.db import transaction
 from rest_framework import viewsets
 
-from cohort.records import delete_record
-
 
 class RecordViewSet(viewsets.ModelViewSet):
     """CRUD with filters, search and ordering from the app's FilterSet; writes are atomic."""
@@ -22,4 +20,5 @@ class RecordViewSet(viewsets.ModelViewSet):
             serializer.save()
 
     def perform_destroy(self, instance):
-        delete_record(instance)
+        # Record types whose deletes have consequences override this to call their service.
+        instance.delete()

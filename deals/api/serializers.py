@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from core.api.serializers import OwnerField
 from deals.models import Deal
-from tags.api.serializers import TagChipSerializer
+from tags.api.serializers import TagChipSerializer  # tags compose onto records (README: layers)
 
 
 class DealSerializer(serializers.ModelSerializer):

@@ -2,14 +2,15 @@ from core.api.viewsets import RecordViewSet
 from deals.api.serializers import DealSerializer
 from deals.filtersets import DealFilterSet
 from deals.models import Deal
-from deals.services import save_deal
-from tags.api.views import TaggedRecordViewSetMixin, prefetch_tags
+from deals.services import delete_deal, save_deal
+from tags.api.views import TaggedRecordViewSetMixin  # tags compose onto records (README: layers)
 
 
 class DealViewSet(TaggedRecordViewSetMixin, RecordViewSet):
-    """Deals are saved by deals.services, which tells live segments about their contacts."""
+    """Deals are saved and deleted by deals.services, which tells live segments about their
+    contacts."""
 
-    queryset = prefetch_tags(Deal.objects.select_related("owner"))
+    queryset = Deal.objects.select_related("owner")
     serializer_class = DealSerializer
     filterset_class = DealFilterSet
 
@@ -24,3 +25,6 @@ class DealViewSet(TaggedRecordViewSetMixin, RecordViewSet):
         for field, value in serializer.validated_data.items():
             setattr(deal, field, value)
         save_deal(deal)
+
+    def perform_destroy(self, instance):
+        delete_deal(instance)

@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from core.api.serializers import OwnerField
 from leads.models import Lead
-from tags.api.serializers import TagChipSerializer
+from tags.api.serializers import TagChipSerializer  # tags compose onto records (README: layers)
 
 
 class LeadSerializer(serializers.ModelSerializer):

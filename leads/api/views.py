@@ -2,10 +2,14 @@ from core.api.viewsets import RecordViewSet
 from leads.api.serializers import LeadSerializer
 from leads.filtersets import LeadFilterSet
 from leads.models import Lead
-from tags.api.views import TaggedRecordViewSetMixin, prefetch_tags
+from leads.services import delete_lead
+from tags.api.views import TaggedRecordViewSetMixin  # tags compose onto records (README: layers)
 
 
 class LeadViewSet(TaggedRecordViewSetMixin, RecordViewSet):
-    queryset = prefetch_tags(Lead.objects.select_related("owner"))
+    queryset = Lead.objects.select_related("owner")
     serializer_class = LeadSerializer
     filterset_class = LeadFilterSet
+
+    def perform_destroy(self, instance):
+        delete_lead(instance)

@@ -231,14 +231,14 @@ def test_the_api_list_needs_the_same_queries_for_2_rows_as_for_8(
 
 
 def test_changes_go_with_their_contact_and_their_segment(cast, americans, manager):
-    from cohort.records import delete_record
+    from contacts.services import delete_contact
     from tags.services import recount_tags
 
     recount_tags()  # the cast's tag links were made without the counters
     sync_segment(americans, manager)
     services.add_member(americans, cast["Cy"], manager)
 
-    delete_record(cast["Ann"])
+    delete_contact(cast["Ann"])
     assert not MembershipChange.objects.filter(contact_id=cast["Ann"].pk).exists()
     assert MembershipChange.objects.filter(segment=americans).count() == 2  # Dee's, Cy's
 

@@ -14,8 +14,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from cohort.records import delete_record
 from contacts.models import Contact
+from contacts.services import delete_contact
 from segments import services
 from segments.models import Segment, SegmentMember, SegmentRemoval, SyncRun
 from segments.sync import SyncInProgress, sync_segment
@@ -140,7 +140,7 @@ def test_deleting_a_contact_during_syncs_and_manual_edits_keeps_member_counts(ca
 
         # when the contact is deleted while a sync and manual edits involve it
         results = in_threads(
-            after_a_moment(delete_record, Contact.objects.get(pk=contact.pk)),
+            after_a_moment(delete_contact, Contact.objects.get(pk=contact.pk)),
             after_a_moment(partial(sync_segment, wait=True), americans, manager),
             after_a_moment(services.remove_member, picked, contact, manager),
             after_a_moment(services.add_member, others, contact, manager),
@@ -170,7 +170,7 @@ def test_a_manual_add_of_a_contact_being_deleted_waits_and_says_it_is_gone(cast,
 
     def deleting():
         with transaction.atomic():
-            delete_record(Contact.objects.get(pk=contact.pk))
+            delete_contact(Contact.objects.get(pk=contact.pk))
             deleted.set()
             time.sleep(0.5)  # the add arrives meanwhile
 

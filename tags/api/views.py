@@ -1,7 +1,7 @@
 """Tags API: /api/crm/tags and the tag endpoints of every taggable record type."""
 
 from django.conf import settings
-from django.db.models import F, Prefetch
+from django.db.models import F
 from django.db.models.functions import Lower
 from django.http import QueryDict
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -25,7 +25,7 @@ from tags.api.serializers import (
 )
 from tags.jobs import request_bulk_tagging
 from tags.models import Tag
-from tags.records import taggable_type_for
+from tags.records import prefetch_tags, taggable_type_for
 
 
 class TagViewSet(viewsets.ModelViewSet):
@@ -86,19 +86,16 @@ class TagViewSet(viewsets.ModelViewSet):
         return Response(TagSerializer(target).data)
 
 
-def prefetch_tags(queryset):
-    """Record querysets load their tags in one extra query, whatever the page size."""
-    return queryset.prefetch_related(
-        Prefetch("tags", queryset=Tag.objects.only("id", "name", "color"))
-    )
-
-
 class TaggedRecordViewSetMixin:
-    """`/{id}/tags`, `/{id}/tags/{tag_id}` and `/bulk-tags` for a record viewset."""
+    """`/{id}/tags`, `/{id}/tags/{tag_id}` and `/bulk-tags` for a record viewset, and the
+    records' tags loaded with them (one query, whatever the page size)."""
 
     @property
     def taggable_type(self):
         return taggable_type_for(self.queryset.model)
+
+    def get_queryset(self):
+        return prefetch_tags(super().get_queryset())
 
     def _record(self, pk):
         # DRF's get_object_or_404: an id that is no number ("1,2") is a 404, not a 500.

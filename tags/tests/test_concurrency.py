@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from cohort.records import delete_record
 from contacts.models import Contact
+from contacts.services import delete_contact
 from tags import services
 from tags.models import ContactTag, Tag
 from tags.records import TAGGABLE_TYPES
@@ -128,7 +128,7 @@ def test_deleting_a_record_while_its_tags_change_keeps_the_counters_exact(db):
         services.attach_tag(contact, kept)
 
         results = in_threads(
-            after_a_moment(delete_record, Contact.objects.get(pk=contact.pk)),
+            after_a_moment(delete_contact, Contact.objects.get(pk=contact.pk)),
             after_a_moment(services.attach_tag, contact, added),
             after_a_moment(services.attach_tag, contact, kept),
             after_a_moment(services.detach_tag, contact, kept),

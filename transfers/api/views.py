@@ -4,7 +4,6 @@ They check permissions and call transfers.services / transfers.export.
 """
 
 from django.conf import settings
-from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -19,7 +18,7 @@ from core import json_limits
 from core.csv import csv_chunks, csv_response
 from jobs.api.serializers import JobSerializer, accepted
 from segments.api.views import CSVRenderer
-from tags.records import TAGGABLE_TYPES
+from tags.records import TAGGABLE_TYPES, taggable_or_404
 from transfers import export, services, uploads
 from transfers.api.serializers import ImportResultSerializer
 from transfers.jobs import request_import
@@ -27,12 +26,6 @@ from transfers.services import ALL_OR_NOTHING, SKIP, UPDATE, VALID_ONLY, ImportF
 
 TRUE = {"1", "true", "yes", "on"}
 RECORD_TYPE = OpenApiParameter("record_type", str, OpenApiParameter.PATH, enum=list(TAGGABLE_TYPES))
-
-
-def _taggable(record_type: str):
-    if record_type not in TAGGABLE_TYPES:
-        raise Http404
-    return TAGGABLE_TYPES[record_type]
 
 
 def _require(user, permission: str) -> None:
@@ -67,7 +60,7 @@ class ImportView(APIView):
         operation_id="records_import",
     )
     def post(self, request, record_type: str):
-        taggable = _taggable(record_type)
+        taggable = taggable_or_404(record_type)
         opts = taggable.model._meta
         _require(request.user, f"{opts.app_label}.add_{opts.model_name}")
         on_duplicate = request.data.get("on_duplicate", SKIP)
@@ -154,7 +147,7 @@ class ExportView(APIView):
         operation_id="records_export_csv",
     )
     def get(self, request, record_type: str):
-        taggable = _taggable(record_type)
+        taggable = taggable_or_404(record_type)
         _require(request.user, taggable.view_permission)
         try:
             records = export.filtered_records(record_type, request.query_params, request=request)

@@ -1,1 +1,0 @@
-"""API conventions shared by every app: pagination, permissions, errors, routing."""

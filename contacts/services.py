@@ -1,0 +1,53 @@
+"""Saving and deleting contacts, with what must happen alongside.
+
+A contact's fields are what segment criteria test, so a contact created or edited
+makes live segments re-evaluate it (segments.notify), after the commit. Its deletion
+takes its tag links and segment memberships with it (CASCADE) and changes no other
+contact's match, so it notifies nobody; the counters that mention it drop instead.
+
+The lock order of deleting a record — the contacts, leads and deals services all
+follow it, and every writer of links and memberships takes the same order:
+
+1. the tags on the record, by id (tags.services.lock_tags_on);
+2. for a contact, its segments, by id (segments.services.lock_segments_of);
+3. the record's row;
+4. with all of them held, the counters drop: segment member counts
+   (segments.services.forget_contacts), then tag usage (tags.services.forget_records);
+5. the record is deleted.
+
+Tags and segments come before the record because a new link's or membership's foreign
+key locks the record last (at commit): so no link or membership can appear or vanish
+between the counting and the delete.
+"""
+
+from django.db import transaction
+
+from contacts.models import Contact
+from segments.notify import contacts_changed
+
+# Deleting a contact keeps segment member counts exact: segments lock and uncount members.
+from segments.services import forget_contacts, lock_segments_of
+
+# And tag usage counts: tags lock and uncount a record's links (contacts carry tags).
+from tags.services import forget_records, lock_tags_on
+
+
+@transaction.atomic
+def save_contact(contact: Contact) -> Contact:
+    """Save a new or edited contact; live segments re-evaluate it after the commit."""
+    contact.save()
+    contacts_changed([contact.pk])
+    return contact
+
+
+@transaction.atomic
+def delete_contact(contact: Contact) -> None:
+    """Delete the contact; the tag usage and segment member counts drop first, in the lock
+    order of this module's docstring."""
+    contacts = Contact.objects.filter(pk=contact.pk)
+    lock_tags_on(Contact, contacts)
+    lock_segments_of(contacts)
+    list(contacts.select_for_update().values_list("pk", flat=True))
+    forget_contacts(contacts)
+    forget_records(Contact, contacts)
+    contact.delete()

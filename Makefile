@@ -40,6 +40,7 @@ test: install-dev browser wrk lint test-sqlite test-postgres
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 test-sqlite: install-dev
 	env -u DATABASE_URL $(VENV)/bin/pytest -n 2 -q

@@ -8,11 +8,11 @@ contact's match, so it notifies nobody; the counters that mention it drop instea
 The lock order of deleting a record — the contacts, leads and deals services all
 follow it, and every writer of links and memberships takes the same order:
 
-1. the tags on the record, by id (tags.services.lock_tags_on);
-2. for a contact, its segments, by id (segments.services.lock_segments_of);
+1. the tags on the record, by id (tags.counters.lock_tags_on);
+2. for a contact, its segments, by id (segments.notify.lock_segments_of);
 3. the record's row;
 4. with all of them held, the counters drop: segment member counts
-   (segments.services.forget_contacts), then tag usage (tags.services.forget_records);
+   (segments.notify.forget_contacts), then tag usage (tags.counters.forget_records);
 5. the record is deleted.
 
 Tags and segments come before the record because a new link's or membership's foreign
@@ -23,13 +23,11 @@ between the counting and the delete.
 from django.db import transaction
 
 from contacts.models import Contact
-from segments.notify import contacts_changed
 
-# Deleting a contact keeps segment member counts exact: segments lock and uncount members.
-from segments.services import forget_contacts, lock_segments_of
-
-# And tag usage counts: tags lock and uncount a record's links (contacts carry tags).
-from tags.services import forget_records, lock_tags_on
+# The two ports of the layers above that a contact's writes call (README: layers): live
+# segments re-evaluate changed contacts, and a delete keeps member and tag counts exact.
+from segments.notify import contacts_changed, forget_contacts, lock_segments_of
+from tags.counters import forget_records, lock_tags_on
 
 
 @transaction.atomic

@@ -8,10 +8,11 @@ live segments re-evaluate its contact — and, when the deal moved, its former o
 from django.db import transaction
 
 from deals.models import Deal
-from segments.notify import contacts_changed
 
-# Deleting a deal keeps tag usage counts exact: tags lock and uncount a record's links.
-from tags.services import forget_records, lock_tags_on
+# The ports of the layers above (README: layers): live segments re-evaluate the deal's
+# contact, and a delete keeps tag usage counts exact.
+from segments.notify import contacts_changed
+from tags.counters import forget_records, lock_tags_on
 
 
 @transaction.atomic

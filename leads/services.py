@@ -8,8 +8,8 @@ from django.db import transaction
 
 from leads.models import Lead
 
-# Deleting a lead keeps tag usage counts exact: tags lock and uncount a record's links.
-from tags.services import forget_records, lock_tags_on
+# The port of tags (README: layers): a delete keeps tag usage counts exact.
+from tags.counters import forget_records, lock_tags_on
 
 
 @transaction.atomic

@@ -1,4 +1,4 @@
-"""The port every other app calls when contacts change: `contacts_changed(ids)`.
+"""The port other apps call when contacts change or are about to be deleted.
 
 A service that changes what segment criteria can see — a contact's fields, its tags,
 its deals, its activities, an import, a segment's membership — calls `contacts_changed`
@@ -11,6 +11,9 @@ read (contacts, deals, activities, tags, transfers) and segments.services; follo
 segments.sync when a sync that changed a membership commits. segments.live takes
 BATCH_SIZE, clean_ids, segment_database and live_dependents from here.
 
+Before contacts are deleted, their delete service (contacts.services) locks their
+segments (`lock_segments_of`) and takes them off the member counts (`forget_contacts`).
+
 Work is queued by task name (core.queue), so this module imports neither the tasks nor
 the engine: every app can call it without pulling in the segment machinery.
 """
@@ -20,10 +23,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import connections, router, transaction
+from django.db.models import Count, F, QuerySet
+from django.db.models.functions import Greatest
 
 from core.queue import enqueue
 from segments.choices import SegmentMode
-from segments.models import CriteriaReference, Segment
+from segments.models import CriteriaReference, Segment, SegmentMember
 
 # Contacts re-evaluated per statement (and per task): one IN list of this many ids.
 BATCH_SIZE = 1_000
@@ -130,3 +135,32 @@ def follow_sync_run(run_id: int, segment_id: int) -> None:
     if not live_dependents(segment_id):
         return
     enqueue("segments.follow_sync_run", run_id)
+
+
+# --- before contacts are deleted ---------------------------------------------------------------
+
+
+def lock_segments_of(contacts: QuerySet) -> None:
+    """Lock the contacts' segments, by id: a delete takes them before it locks the contacts."""
+    memberships = SegmentMember.objects.filter(contact__in=contacts.order_by().values("pk"))
+    segments = Segment.objects.select_for_update().filter(pk__in=memberships.values("segment_id"))
+    list(segments.order_by("pk").values_list("pk", flat=True))
+
+
+@transaction.atomic
+def forget_contacts(contacts: QuerySet) -> None:
+    """Before contacts are deleted: take them off their segments' member counts.
+
+    Their membership and removal rows go with them (CASCADE). Exact only once their
+    segments and then the contacts are locked (the lock order: contacts.services).
+    """
+    per_segment = (
+        SegmentMember.objects.filter(contact__in=contacts.order_by().values("pk"))
+        .values("segment_id")
+        .annotate(n=Count("id"))
+        .order_by("segment_id")
+    )
+    for row in per_segment:
+        Segment.objects.filter(pk=row["segment_id"]).update(
+            member_count=Greatest(F("member_count") - row["n"], 0)
+        )

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F, ProtectedError, QuerySet
+from django.db.models import F, ProtectedError, QuerySet
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -43,45 +43,10 @@ from segments.models import (
     SegmentRemoval,
 )
 from segments.notify import contacts_changed
+from segments.references import REFERENCE_COLUMNS, SegmentInUse, ensure_unused, segments_using
 from segments.schedule import set_schedule
 
 NAME_MAX_LENGTH = Segment._meta.get_field("name").max_length
-REFERENCE_COLUMNS = {
-    ReferenceKind.TAG: "tag_id",
-    ReferenceKind.USER: "user_id",
-    ReferenceKind.SEGMENT: "target_id",
-}
-
-
-class SegmentInUse(Exception):
-    """A tag, user or segment cannot go: some segment's criteria name it."""
-
-    def __init__(self, what: str, segments: list[Segment]) -> None:
-        names = ", ".join(f"“{segment.name}”" for segment in segments)
-        noun = "segment" if len(segments) == 1 else "segments"
-        super().__init__(
-            f"{what} is used in the filter criteria of {noun} {names}; change those criteria first."
-        )
-        self.segments = segments
-
-
-# --- who uses what ----------------------------------------------------------------------------
-
-
-def segments_using(kind: str, object_id: int) -> list[Segment]:
-    """Segments whose criteria name the tag, user or segment `object_id` (kind "tag",
-    "user" or "segment"). Call before deleting one of those: a non-empty answer
-    means the delete must be refused."""
-    column = REFERENCE_COLUMNS[ReferenceKind(kind)]
-    referencing = CriteriaReference.objects.filter(**{column: object_id}).values("segment_id")
-    return list(Segment.objects.filter(pk__in=referencing))
-
-
-def ensure_unused(kind: str, obj) -> None:
-    """Raise SegmentInUse, naming the segments, if any segment's criteria use `obj`."""
-    using = segments_using(kind, obj.pk)
-    if using:
-        raise SegmentInUse(f"{ReferenceKind(kind).label} “{obj}”", using)
 
 
 def _save_references(segment: Segment) -> None:
@@ -442,32 +407,6 @@ def preview(
 
 
 # --- counters ---------------------------------------------------------------------------------
-
-
-def lock_segments_of(contacts: QuerySet) -> None:
-    """Lock the contacts' segments, by id: a delete takes them before it locks the contacts."""
-    memberships = SegmentMember.objects.filter(contact__in=contacts.order_by().values("pk"))
-    segments = Segment.objects.select_for_update().filter(pk__in=memberships.values("segment_id"))
-    list(segments.order_by("pk").values_list("pk", flat=True))
-
-
-@transaction.atomic
-def forget_contacts(contacts: QuerySet) -> None:
-    """Before contacts are deleted: take them off their segments' member counts.
-
-    Their membership and removal rows go with them (CASCADE). Exact only once their
-    segments and then the contacts are locked (the lock order: contacts.services).
-    """
-    per_segment = (
-        SegmentMember.objects.filter(contact__in=contacts.order_by().values("pk"))
-        .values("segment_id")
-        .annotate(n=Count("id"))
-        .order_by("segment_id")
-    )
-    for row in per_segment:
-        Segment.objects.filter(pk=row["segment_id"]).update(
-            member_count=Greatest(F("member_count") - row["n"], 0)
-        )
 
 
 @transaction.atomic

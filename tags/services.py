@@ -10,8 +10,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Model, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import F, Model, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -20,8 +19,9 @@ from audit.choices import Action
 from audit.services import record_event
 from contacts.models import Contact
 from segments.notify import any_live_segment, contacts_changed
-from segments.services import SegmentInUse, ensure_unused
+from segments.references import SegmentInUse, ensure_unused
 from tags.colors import palette_color_for
+from tags.counters import bump, recount_tags
 from tags.models import Tag, validate_tag_name
 from tags.records import TAGGABLE_TYPES, TaggableType, taggable_type_for
 
@@ -148,11 +148,6 @@ def update_tag(
     return tag
 
 
-def _bump(tag_ids: Iterable[int], counter: str, delta: int) -> None:
-    if delta:
-        Tag.objects.filter(pk__in=list(tag_ids)).update(**{counter: F(counter) + delta})
-
-
 @transaction.atomic
 def attach_tag(record: Model, tag: Tag) -> bool:
     """Attach `tag` to `record`; False when it was already there (nothing changes).
@@ -174,7 +169,7 @@ def attach_tag(record: Model, tag: Tag) -> bool:
         )
         created = cursor.rowcount == 1
     if created:
-        _bump([tag.pk], taggable.counter, 1)
+        bump([tag.pk], taggable.counter, 1)
         if taggable.model is Contact:
             contacts_changed([record.pk])  # live segments may test the tag
     return created
@@ -189,7 +184,7 @@ def detach_tag(record: Model, tag: Tag) -> bool:
     except TagError:
         return False  # deleted or merged away meanwhile, and its links with it
     deleted, _ = taggable.link_model.objects.filter(record=record, tag=tag).delete()
-    _bump([tag.pk], taggable.counter, -deleted)
+    bump([tag.pk], taggable.counter, -deleted)
     if deleted and taggable.model is Contact:
         contacts_changed([record.pk])  # live segments may test the tag
     return bool(deleted)
@@ -283,7 +278,7 @@ def _bulk_tag(
                 f"ON CONFLICT DO NOTHING",
                 [tag.pk, now, *params, tag.pk],
             )
-            _bump([tag.pk], taggable.counter, count)
+            bump([tag.pk], taggable.counter, count)
             added += count
             if audit and count:
                 record_bulk_tagging(user, Action.TAG_BULK_ADDED, tag, taggable, count)
@@ -293,7 +288,7 @@ def _bulk_tag(
                 f"AND record_id IN (SELECT r.record_pk FROM ({select_sql}) AS r)",
                 [tag.pk, *params],
             )
-            _bump([tag.pk], taggable.counter, -count)
+            bump([tag.pk], taggable.counter, -count)
             removed += count
             if audit and count:
                 record_bulk_tagging(user, Action.TAG_BULK_REMOVED, tag, taggable, count)
@@ -395,46 +390,3 @@ def delete_tag(tag: Tag, *, user: User | None = None) -> int:
     record_event(user, Action.TAG_DELETED, tag, details)
     tag.delete()
     return lost
-
-
-def lock_tags_on(model: type[Model], records: QuerySet) -> None:
-    """Lock the tags on `records`, by id: a delete takes them before it locks the records."""
-    links = taggable_type_for(model).link_model.objects.filter(
-        record__in=records.order_by().values("pk")
-    )
-    tags = Tag.objects.select_for_update(no_key=True).filter(pk__in=links.values("tag_id"))
-    list(tags.order_by("pk").values_list("pk", flat=True))
-
-
-@transaction.atomic
-def forget_records(model: type[Model], records: QuerySet) -> None:
-    """Before records are deleted: take their links off the usage counters.
-
-    Exact only once their tags and then the records are locked (lock order: contacts.services).
-    """
-    taggable = taggable_type_for(model)
-    per_tag = (
-        taggable.link_model.objects.filter(record__in=records.order_by().values("pk"))
-        .values("tag_id")
-        .annotate(n=Count("id"))
-        .order_by("tag_id")  # counters are updated in id order, as _lock_in_order takes them
-    )
-    for row in per_tag:
-        _bump([row["tag_id"]], taggable.counter, -row["n"])
-
-
-@transaction.atomic
-def recount_tags(tag_ids: Iterable[int] | None = None) -> None:
-    """Recompute usage counters from the link tables (after a merge, or to repair)."""
-    tags = Tag.objects.all() if tag_ids is None else Tag.objects.filter(pk__in=list(tag_ids))
-    updates = {}
-    for taggable in TAGGABLE_TYPES.values():
-        counted = (
-            taggable.link_model.objects.filter(tag=OuterRef("pk"))
-            .order_by()
-            .values("tag")
-            .annotate(n=Count("id"))
-            .values("n")
-        )
-        updates[taggable.counter] = Coalesce(Subquery(counted), 0)
-    tags.update(**updates)

@@ -232,7 +232,7 @@ def test_the_api_list_needs_the_same_queries_for_2_rows_as_for_8(
 
 def test_changes_go_with_their_contact_and_their_segment(cast, americans, manager):
     from contacts.services import delete_contact
-    from tags.services import recount_tags
+    from tags.counters import recount_tags
 
     recount_tags()  # the cast's tag links were made without the counters
     sync_segment(americans, manager)

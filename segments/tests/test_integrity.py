@@ -6,7 +6,7 @@ from django.db.models import ProtectedError
 
 from segments import services
 from segments.models import CriteriaReference, Segment
-from segments.services import SegmentInUse, ensure_unused, segments_using
+from segments.references import SegmentInUse, ensure_unused, segments_using
 from segments.tests.conftest import make_tag
 
 

@@ -27,6 +27,7 @@ from segments.tests.live_world import (
     one,
 )
 from tags import services as tags
+from tags.counters import recount_tags
 from tags.records import TAGGABLE_TYPES
 from transfers.services import import_csv
 
@@ -41,7 +42,7 @@ def committed(django_capture_on_commit_callbacks):
 @pytest.fixture
 def vips(cast, committed):
     """Live: contacts tagged vip (Ann and Dee)."""
-    tags.recount_tags()  # the cast's links were made without the services' counters
+    recount_tags()  # the cast's links were made without the services' counters
     return make_live(committed, "VIPs", all_of(one("tags", "has", cast.tags["vip"].pk)))
 
 

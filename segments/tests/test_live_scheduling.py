@@ -15,6 +15,7 @@ from segments.tasks import (
 )
 from segments.tests.live_world import US, all_of, make_live, names
 from tags import services as tags
+from tags.counters import recount_tags
 from testing.worker import celery_conf
 
 
@@ -148,7 +149,7 @@ def test_a_committed_tag_attach_reaches_a_live_segment_inline(cast, manager, inl
     )
     assert names(segment) == {"Ann", "Dee"}  # the sync queued by the creation ran at commit
 
-    tags.recount_tags()
+    recount_tags()
     tags.attach_tag(cast["Bob"], cast.tags["vip"])  # commits; the update runs right after
 
     assert names(segment) == {"Ann", "Bob", "Dee"}

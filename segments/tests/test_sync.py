@@ -5,7 +5,7 @@ import pytest
 from django.db import OperationalError
 
 from contacts.models import Contact
-from segments import services, sync
+from segments import notify, services, sync
 from segments.choices import AddedHow, SyncOutcome
 from segments.models import SegmentMember, SegmentRemoval, SyncRun
 from segments.sync import SyncInProgress, sync_segment
@@ -228,7 +228,7 @@ def test_deleted_contacts_leave_and_forget_contacts_keeps_the_count(cast, make_s
     sync_segment(segment, manager)
     doomed = Contact.objects.filter(pk=cast["Dee"].pk)
 
-    services.forget_contacts(doomed)
+    notify.forget_contacts(doomed)
     doomed.delete()
 
     assert members(segment) == {"Ann": "rule"}

@@ -63,9 +63,16 @@ def any_live_segment() -> bool:
 class _Pending:
     """The contact ids a transaction changed, scheduled once when it commits."""
 
-    def __init__(self) -> None:
+    def __init__(self, callbacks: list) -> None:
         self.ids: set[int] = set()
         self.flushed = False
+        # The connection's list of on-commit callbacks when these ids were collected. Django
+        # replaces the list at every commit and rollback (a savepoint's too), so another
+        # list means another transaction, or part of this one rolled back: start afresh.
+        self.callbacks = callbacks
+
+    def belongs_to(self, connection) -> bool:
+        return not self.flushed and self.callbacks is connection.run_on_commit
 
     def flush(self) -> None:
         if self.flushed:
@@ -88,14 +95,15 @@ def contacts_changed(contact_ids: Iterable[int]) -> None:
     using = segment_database()
     connection = connections[using]
     pending = getattr(connection, _PENDING, None) if connection.in_atomic_block else None
-    # An empty run_on_commit means the transaction that collected them was rolled back.
-    if pending is None or pending.flushed or not connection.run_on_commit:
-        pending = _Pending()
+    if pending is None or not pending.belongs_to(connection):
+        pending = _Pending(connection.run_on_commit)
         if connection.in_atomic_block:
             setattr(connection, _PENDING, pending)
     pending.ids.update(ids)
-    # One callback per call (a savepoint rolled back takes its own with it); the first
-    # to run after the commit schedules every id, the others find nothing left to do.
+    # One callback per call; the first to run after the commit schedules every id, the
+    # others find nothing left to do. A savepoint rolled back keeps the callbacks made
+    # before it, whose ids may include its own: those contacts are re-evaluated for
+    # nothing, which changes nothing.
     # Robust: the change itself is committed; a failure to schedule is logged, not raised.
     transaction.on_commit(pending.flush, using=using, robust=True)
 

@@ -75,6 +75,26 @@ def test_a_savepoint_rolled_back_takes_only_its_own_callback(
     assert len(queued) == 1 and cast["Ann"].pk in queued[0]
 
 
+def test_a_rolled_back_transaction_leaves_no_ids_for_the_next_one(
+    cast, a_live_segment, queued, django_capture_on_commit_callbacks
+):
+    # given a transaction that collected Bob's id, then rolled back
+    with django_capture_on_commit_callbacks(execute=True):
+        try:
+            with transaction.atomic():
+                notify.contacts_changed([cast["Bob"].pk])
+                raise RuntimeError("the change fails")
+        except RuntimeError:
+            pass
+    # when the next transaction on the connection changes Ann, after another callback
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        transaction.on_commit(lambda: None)
+        notify.contacts_changed([cast["Ann"].pk])
+
+    # then only Ann is re-evaluated: Bob's change never happened
+    assert queued == [[cast["Ann"].pk]]
+
+
 def test_without_a_live_segment_nothing_is_scheduled_and_it_costs_one_query(
     cast, queued, django_capture_on_commit_callbacks, django_assert_num_queries
 ):

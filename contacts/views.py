@@ -31,15 +31,13 @@ class ContactEditView(generic.ObjectEditView):
     model = Contact
     form_class = ContactForm
 
-    def save(self, form, request):
-        contact = save_contact(form.save(commit=False))
-        form.save_m2m()
-        return contact
+    def save_record(self, record):
+        return save_contact(record)
 
 
 class ContactDeleteView(generic.ObjectDeleteView):
     model = Contact
     template_name = "contacts/contact_delete.html"
 
-    def delete_object(self, obj):
-        delete_contact(obj)
+    def delete_record(self, record):
+        delete_contact(record)

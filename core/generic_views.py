@@ -115,9 +115,11 @@ class ObjectEditView(ModelPermissionMixin, View):
     def get_object(self, pk: int | None) -> Model | None:
         return get_object_or_404(self.model, pk=pk) if pk is not None else None
 
-    def save(self, form: ModelForm, request: HttpRequest) -> Model:
-        """Persist the valid form; record types with business rules override this."""
-        return form.save()
+    def save_record(self, record: Model) -> Model:
+        """Persist the record; record types whose writes have consequences (live segments,
+        counters) override this to call their app's save service."""
+        record.save()
+        return record
 
     def render_form(self, request, form, obj, status=200) -> HttpResponse:
         context = {**model_context(self.model, request.user), "form": form, "object": obj}
@@ -133,7 +135,8 @@ class ObjectEditView(ModelPermissionMixin, View):
         if not form.is_valid():
             return self.render_form(request, form, obj, status=400)
         with transaction.atomic():
-            saved = self.save(form, request)
+            saved = self.save_record(form.save(commit=False))
+            form.save_m2m()
         verb = "saved" if obj else "created"
         messages.success(request, f"{self.model._meta.verbose_name.capitalize()} “{saved}” {verb}.")
         return redirect(saved.get_absolute_url())
@@ -143,10 +146,10 @@ class ObjectDeleteView(ModelPermissionMixin, View):
     action = "delete"
     template_name = "cohort/object_delete.html"
 
-    def delete_object(self, obj: Model) -> None:
+    def delete_record(self, record: Model) -> None:
         """Delete the record; record types whose deletes have consequences override this
         to call their app's delete service."""
-        obj.delete()
+        record.delete()
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         obj = get_object_or_404(self.model, pk=pk)
@@ -156,6 +159,6 @@ class ObjectDeleteView(ModelPermissionMixin, View):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         obj = get_object_or_404(self.model, pk=pk)
         name = str(obj)
-        self.delete_object(obj)
+        self.delete_record(obj)
         messages.success(request, f"{self.model._meta.verbose_name.capitalize()} “{name}” deleted.")
         return redirect(f"{self.model._meta.model_name}_list")

@@ -27,14 +27,12 @@ class DealEditView(generic.ObjectEditView):
     model = Deal
     form_class = DealForm
 
-    def save(self, form, request):
-        deal = save_deal(form.save(commit=False))
-        form.save_m2m()
-        return deal
+    def save_record(self, record):
+        return save_deal(record)
 
 
 class DealDeleteView(generic.ObjectDeleteView):
     model = Deal
 
-    def delete_object(self, obj):
-        delete_deal(obj)
+    def delete_record(self, record):
+        delete_deal(record)

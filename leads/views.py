@@ -31,5 +31,5 @@ class LeadEditView(generic.ObjectEditView):
 class LeadDeleteView(generic.ObjectDeleteView):
     model = Lead
 
-    def delete_object(self, obj):
-        delete_lead(obj)
+    def delete_record(self, record):
+        delete_lead(record)

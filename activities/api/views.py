@@ -12,17 +12,8 @@ class ActivityViewSet(RecordViewSet):
     serializer_class = ActivitySerializer
     filterset_class = ActivityFilterSet
 
-    def perform_create(self, serializer):
-        owner = serializer.validated_data.get("owner", self.request.user)
-        serializer.instance = log_activity(
-            Activity(**{**serializer.validated_data, "owner": owner})
-        )
+    def save_record(self, record):
+        return log_activity(record)
 
-    def perform_update(self, serializer):
-        activity = serializer.instance
-        for field, value in serializer.validated_data.items():
-            setattr(activity, field, value)
-        log_activity(activity)
-
-    def perform_destroy(self, instance):
-        delete_activity(instance)
+    def delete_record(self, record):
+        delete_activity(record)

@@ -56,8 +56,8 @@ def test_every_taggable_types_delete_view_and_viewset_call_its_delete_service(ke
     page = resolve(reverse(f"{name}_delete", args=[1])).func.view_class
     viewset = resolve(f"/api/crm/{key}/1").func.cls
     assert page.model is taggable.model and viewset.queryset.model is taggable.model
-    assert page.delete_object is not ObjectDeleteView.delete_object
-    assert viewset.perform_destroy is not RecordViewSet.perform_destroy
+    assert page.delete_record is not ObjectDeleteView.delete_record
+    assert viewset.delete_record is not RecordViewSet.delete_record
 
 
 @pytest.mark.parametrize("how", ["api", "page"])

@@ -13,17 +13,8 @@ class ContactViewSet(TaggedRecordViewSetMixin, RecordViewSet):
     serializer_class = ContactSerializer
     filterset_class = ContactFilterSet
 
-    def perform_create(self, serializer):
-        # A new contact belongs to whoever creates it unless the request names an owner.
-        data = serializer.validated_data
-        owner = data.get("owner", self.request.user)
-        serializer.instance = save_contact(Contact(**{**data, "owner": owner}))
+    def save_record(self, record):
+        return save_contact(record)
 
-    def perform_update(self, serializer):
-        contact = serializer.instance
-        for field, value in serializer.validated_data.items():
-            setattr(contact, field, value)
-        save_contact(contact)
-
-    def perform_destroy(self, instance):
-        delete_contact(instance)
+    def delete_record(self, record):
+        delete_contact(record)

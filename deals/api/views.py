@@ -14,17 +14,8 @@ class DealViewSet(TaggedRecordViewSetMixin, RecordViewSet):
     serializer_class = DealSerializer
     filterset_class = DealFilterSet
 
-    def perform_create(self, serializer):
-        # A new deal belongs to whoever creates it unless the request names an owner.
-        data = serializer.validated_data
-        owner = data.get("owner", self.request.user)
-        serializer.instance = save_deal(Deal(**{**data, "owner": owner}))
+    def save_record(self, record):
+        return save_deal(record)
 
-    def perform_update(self, serializer):
-        deal = serializer.instance
-        for field, value in serializer.validated_data.items():
-            setattr(deal, field, value)
-        save_deal(deal)
-
-    def perform_destroy(self, instance):
-        delete_deal(instance)
+    def delete_record(self, record):
+        delete_deal(record)

@@ -11,5 +11,5 @@ class LeadViewSet(TaggedRecordViewSetMixin, RecordViewSet):
     serializer_class = LeadSerializer
     filterset_class = LeadFilterSet
 
-    def perform_destroy(self, instance):
-        delete_lead(instance)
+    def delete_record(self, record):
+        delete_lead(record)

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils.functional import lazy
 
 from core import json_limits
-from core.json_limits import JSONTooDeep
+from core.json_limits import JSONNotText, JSONTooDeep
 from segments.choices import SegmentMode, SyncSchedule
 from segments.models import Segment
 
@@ -37,7 +37,7 @@ class CriteriaField(forms.CharField):
             return {"match": "all", "conditions": []}
         try:
             criteria = json_limits.loads(text)
-        except JSONTooDeep as error:
+        except (JSONTooDeep, JSONNotText) as error:
             raise ValidationError(f"criteria: not valid JSON ({error}).") from error
         except ValueError as error:
             raise ValidationError(

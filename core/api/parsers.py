@@ -1,4 +1,5 @@
-"""The API's JSON parser: DRF's, with nesting bounded (see core.json_limits).
+"""The API's JSON parser: DRF's, with nesting bounded and only real text in strings
+(see core.json_limits).
 
 The body's size is bounded before parsing: DRF reads it through Django, which applies
 DATA_UPLOAD_MAX_MEMORY_SIZE (a 413, from core.api.exceptions).
@@ -6,7 +7,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE (a 413, from core.api.exceptions).
 
 from rest_framework import exceptions, parsers
 
-from core.json_limits import JSONTooDeep, check_nesting
+from core.json_limits import JSONNotText, JSONTooDeep, check_nesting
 
 
 class JSONParser(parsers.JSONParser):
@@ -17,3 +18,5 @@ class JSONParser(parsers.JSONParser):
             raise exceptions.ParseError(
                 f"JSON parse error - {JSONTooDeep()}; flatten the structure."
             ) from None
+        except JSONNotText as error:
+            raise exceptions.ParseError(f"JSON parse error - {error}.") from None

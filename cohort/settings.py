@@ -107,6 +107,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so every request (redirects and static files too) gets its id and log line.
     "core.structured_logging.RequestLogMiddleware",
+    # Before anything reads the body (the CSRF check parses multipart uploads).
+    "core.middleware.RefuseOversizedBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -319,6 +321,8 @@ CELERY_BEAT_SCHEDULE = {
 # shares when they run on several machines.
 COHORT_JOB_FILES_DIR = Path(os.environ.get("COHORT_JOB_FILES_DIR", VAR_DIR / "job-files"))
 COHORT_JOB_FILE_HOURS = int(os.environ.get("COHORT_JOB_FILE_HOURS", "24"))
+# The largest request body read at all (core.middleware): a 20 MB CSV import and its form.
+COHORT_MAX_REQUEST_BYTES = int(os.environ.get("COHORT_MAX_REQUEST_BYTES", str(21 * 2**20)))
 # Above these sizes, work runs as a background job instead of inside the request.
 COHORT_BULK_TAG_JOB_ABOVE = int(os.environ.get("COHORT_BULK_TAG_JOB_ABOVE", "10000"))
 COHORT_EXPORT_JOB_ABOVE = int(os.environ.get("COHORT_EXPORT_JOB_ABOVE", "100000"))

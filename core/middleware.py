@@ -1,6 +1,42 @@
 """Checks on every request before any view runs."""
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+
+def _refusal(request: HttpRequest, message: str, status: int) -> HttpResponse:
+    """A refusal in the shape the caller reads: JSON under /api/, plain text elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=status)
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+class RefuseOversizedBodyMiddleware:
+    """A request body larger than COHORT_MAX_REQUEST_BYTES is a 413, before it is read.
+
+    Django bounds form fields and JSON (DATA_UPLOAD_MAX_MEMORY_SIZE) but not the file
+    parts of a multipart body, which the CSRF check streams to temporary files before
+    any view (or sign-in check) runs: anyone could make a worker read gigabytes. The
+    declared Content-Length is all it needs; without one, Django reads no body at all.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.COHORT_MAX_REQUEST_BYTES
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _refusal(request, "The Content-Length header is not a number.", 400)
+        if length > limit:
+            return _refusal(
+                request,
+                f"The request body is {length / 2**20:.1f} MB; at most {limit / 2**20:.0f} MB "
+                "is accepted (a CSV import at most 20 MB). Split it into smaller parts.",
+                413,
+            )
+        return self.get_response(request)
 
 
 class RefuseNulInQueryMiddleware:
@@ -29,6 +65,4 @@ class RefuseNulInQueryMiddleware:
             f"The query parameter “{shown}” contains a null character (\\x00), "
             "which no search or filter can match; remove it."
         )
-        if request.path.startswith("/api/"):
-            return JsonResponse({"detail": message}, status=400)
-        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        return _refusal(request, message, 400)

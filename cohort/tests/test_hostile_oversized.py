@@ -9,6 +9,7 @@ import json
 import pytest
 
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from activities.models import Activity
 from contacts.models import Contact
@@ -344,3 +345,51 @@ def test_a_deeply_nested_import_mapping_is_a_400(api, settings, tmp_path, counts
 
     assert response.status_code == 400
     assert "mapping" in response.json()
+
+
+# --- bodies larger than any request needs are refused before they are read -----------------
+
+
+class UnreadablePayload:
+    """A body that fails the test if anything reads it."""
+
+    def read(self, *args):
+        raise AssertionError("the oversized body was read")
+
+    readline = read
+
+
+@pytest.mark.parametrize(
+    ("path", "signed_in"),
+    [
+        ("/admin/contacts/import", False),  # anonymous: the CSRF check used to read it all
+        ("/admin/login", False),
+        ("/admin/contacts/import", True),
+        ("/api/crm/contacts/import", True),
+    ],
+)
+def test_an_oversized_body_is_a_413_before_it_is_read(client, admin_user, path, signed_in):
+    if signed_in:
+        client.force_login(admin_user)
+    response = client.generic(
+        "POST",
+        path,
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(300_000_000),
+        **{"wsgi.input": UnreadablePayload()},
+    )
+
+    assert response.status_code == 413
+    assert "286.1 MB; at most 21 MB is accepted" in response.content.decode()
+    if path.startswith("/api/"):
+        assert response.json()["detail"].startswith("The request body is 286.1 MB")
+
+
+def test_a_20_megabyte_import_is_still_read(browser_client, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    csv_text = "first_name,email\n" + "Ada,ada@x.example\n" * (20 * 2**20 // 18 - 1)
+    upload = SimpleUploadedFile("big.csv", csv_text.encode(), content_type="text/csv")
+
+    response = browser_client.post("/admin/contacts/import", {"file": upload})
+
+    assert response.status_code != 413

@@ -39,11 +39,13 @@ class CriteriaField(forms.CharField):
             criteria = json_limits.loads(text)
         except (JSONTooDeep, JSONNotText) as error:
             raise ValidationError(f"criteria: not valid JSON ({error}).") from error
-        except ValueError as error:
+        except json.JSONDecodeError as error:
             raise ValidationError(
                 f"criteria: not valid JSON ({error.msg} at line {error.lineno}, "
                 f"column {error.colno})."
             ) from error
+        except ValueError as error:  # e.g. an integer of thousands of digits
+            raise ValidationError(f"criteria: not valid JSON ({error}).") from error
         # The services read a falsy value as "no criteria" (create) or "unchanged" (edit):
         # `null` or `[]` typed here must not silently mean either.
         if not isinstance(criteria, dict):

@@ -19,6 +19,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from accounts.models import User
+from core.filtersets import BIGINT_MAX
 from segments.criteria.registry import (
     FIELDS,
     MATCHES,
@@ -37,6 +38,12 @@ CONDITION_KEYS = {"field", "operator", "value"}
 REFERENCE_SHAPES = {"user": "user", "user_list": "user", "tag": "tag", "tag_list": "tag"}
 DATE_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_MESSAGES = 25
+# Values the compiler can turn into SQL on both databases. Dates go to a day's start in
+# TIME_ZONE and a day past it ("after", "between"), so the calendar's ends overflow;
+# numbers beyond a double's exact integers, or ids beyond a 64-bit column, cannot be
+# compared on SQLite (OverflowError) and make every sync of the segment fail.
+MIN_DATE, MAX_DATE = date(1000, 1, 1), date(9998, 12, 31)
+MAX_NUMBER = 10**15
 
 
 class CriteriaError(ValidationError):
@@ -107,8 +114,13 @@ def _list(item: Callable[[Any, Field], Any]) -> Callable[[Any, Field], list]:
 
 
 def _number(value: Any, f: Field) -> int | float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise ShapeError(f"expected a number, got {_show(value)}")
+    # An int is compared first: math.isfinite cannot take one of a few hundred digits.
+    if (isinstance(value, float) and not math.isfinite(value)) or abs(value) > MAX_NUMBER:
+        raise ShapeError(
+            f"expected a number from -{MAX_NUMBER:,} to {MAX_NUMBER:,}, got {_show(value)}"
+        )
     return value
 
 
@@ -127,9 +139,16 @@ def _pair(item: Callable[[Any, Field], Any], what: str) -> Callable[[Any, Field]
 def _date(value: Any, f: Field) -> str:
     if isinstance(value, str) and DATE_FORMAT.match(value):
         try:
-            return date.fromisoformat(value).isoformat()
+            day = date.fromisoformat(value)
         except ValueError:
             pass
+        else:
+            if not MIN_DATE <= day <= MAX_DATE:
+                raise ShapeError(
+                    f"expected a date from {MIN_DATE.isoformat()} to {MAX_DATE.isoformat()}, "
+                    f"got {_show(value)}"
+                )
+            return day.isoformat()
     raise ShapeError(f"expected a date as YYYY-MM-DD, got {_show(value)}")
 
 
@@ -150,7 +169,7 @@ def _choice(value: Any, f: Field) -> str:
 
 
 def _identifier(value: Any, f: Field) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= BIGINT_MAX:
         raise ShapeError(f"expected an id (a positive whole number), got {_show(value)}")
     return value
 

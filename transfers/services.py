@@ -226,6 +226,10 @@ def mapping_from_names(record_type: str, header: list[str], names: dict[str, str
     for column, target in names.items():
         if column not in header:
             raise ImportFileError(f"The mapping names a column “{column}” the file does not have.")
+        if target is not None and not isinstance(target, str):
+            raise ImportFileError(
+                f"Map the column “{column}” to a field name (a string), or to null to skip it."
+            )
         if target and target not in allowed:
             raise ImportFileError(f"“{target}” is not a field of {record_type}.")
         mapping[header.index(column)] = target or ""

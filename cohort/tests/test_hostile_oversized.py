@@ -347,6 +347,26 @@ def test_a_deeply_nested_import_mapping_is_a_400(api, settings, tmp_path, counts
     assert "mapping" in response.json()
 
 
+@pytest.mark.parametrize("target", [["first_name"], {"a": 1}, 7, True])
+def test_an_import_mapping_to_something_not_a_field_name_is_a_400(
+    api, settings, tmp_path, counts_unchanged, target
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.VAR_DIR = tmp_path
+    upload = SimpleUploadedFile("a.csv", b"first_name\r\nAda\r\n", content_type="text/csv")
+    response = api.post(
+        "/api/crm/contacts/import",
+        {"file": upload, "mapping": json.dumps({"first_name": target}), "dry_run": "false"},
+        format="multipart",
+    )
+
+    assert response.status_code == 400, response.content
+    assert "Map the column “first_name” to a field name" in json.dumps(
+        response.json(), ensure_ascii=False
+    )
+
+
 # --- bodies larger than any request needs are refused before they are read -----------------
 
 

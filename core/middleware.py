@@ -32,8 +32,9 @@ class RefuseOversizedBodyMiddleware:
         if length > limit:
             return _refusal(
                 request,
-                f"The request body is {length / 2**20:.1f} MB; at most {limit / 2**20:.0f} MB "
-                "is accepted (a CSV import at most 20 MB). Split it into smaller parts.",
+                f"The request body is {length / 2**20:.1f} MB, larger than the "
+                f"{limit / 2**20:.0f} MB accepted (a CSV file to import: at most 20 MB). "
+                "Split the file into smaller parts and send each.",
                 413,
             )
         return self.get_response(request)

@@ -1,15 +1,18 @@
 """Operation 6, run in a process of its own so its peak memory is the export's alone.
 
-    python -m bench.export_probe cohort|raw SEGMENT_ID USERNAME
+    python -m bench.export_probe cohort|physical SEGMENT_ID USERNAME
 
-prints one JSON line: {"seconds", "rows", "bytes", "peak_rss_mib", "peak_anon_mib"}.
+prints one JSON line: {"seconds", "rows", "bytes", "peak_rss_mib", "peak_anon_mib",
+"cpu_s", "db_cpu_s", "wal_bytes"} (CPU of this process and of its database backend
+during the export, and WAL written meanwhile; the last two null on SQLite).
 peak_rss_mib counts file pages SQLite reads through mmap (the OS page cache, shared
 and reclaimable); peak_anon_mib, sampled every 20 ms, is the memory the process
 itself allocates, which is what grows if an export holds rows. `cohort` downloads
 the segment page's Export CSV through Django's test client (view, streaming response
-and CSV writer included); `raw` is the hand-written lower bound: PostgreSQL's own
-`COPY (SELECT …) TO STDOUT WITH CSV`, or on SQLite one SELECT (tags grouped in SQL)
-written by Python's csv module.
+and CSV writer included); `physical` is the lower bound: one statement, the tags of
+the members aggregated in one pass and joined by hash — PostgreSQL's own
+`COPY (SELECT …) TO STDOUT WITH CSV`, or on SQLite one SELECT written by Python's
+csv module.
 """
 
 from __future__ import annotations
@@ -49,24 +52,33 @@ def _cohort(segment_id: int) -> tuple[int, int]:
     return lines - 1, size
 
 
-RAW_SELECT = """
+PHYSICAL_SELECT = """
+WITH members AS (
+    SELECT contact_id, added_how, added_at FROM segments_segmentmember
+    WHERE segment_id = {segment_id}
+), names AS (
+    SELECT l.record_id, {tag_list} AS tags
+    FROM tags_contacttag l JOIN tags_tag t ON t.id = l.tag_id
+    WHERE l.record_id IN (SELECT contact_id FROM members)
+    GROUP BY l.record_id
+)
 SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.company, c.country, u.username,
-       (SELECT {tag_list} FROM tags_contacttag l JOIN tags_tag t ON t.id = l.tag_id
-        WHERE l.record_id = c.id),
-       m.added_how, m.added_at
-FROM segments_segmentmember m
+       n.tags, m.added_how, m.added_at
+FROM members m
 JOIN contacts_contact c ON c.id = m.contact_id
 LEFT JOIN accounts_user u ON u.id = c.owner_id
-WHERE m.segment_id = {segment_id}
+LEFT JOIN names n ON n.record_id = c.id
 ORDER BY m.added_at DESC, m.contact_id DESC
 """
 
 
-def _raw(segment_id: int) -> tuple[int, int]:
+def _physical(segment_id: int) -> tuple[int, int]:
     from django.db import connection
 
     if connection.vendor == "postgresql":
-        query = RAW_SELECT.format(tag_list="string_agg(t.name, '; ')", segment_id=int(segment_id))
+        query = PHYSICAL_SELECT.format(
+            tag_list="string_agg(t.name, '; ' ORDER BY lower(t.name))", segment_id=int(segment_id)
+        )
         size = 0
         with connection.cursor() as cursor:
             with cursor.cursor.copy(f"COPY ({query}) TO STDOUT WITH CSV HEADER") as copy:
@@ -74,7 +86,9 @@ def _raw(segment_id: int) -> tuple[int, int]:
                     size += len(block)
             rows = cursor.cursor.rowcount
         return rows, size
-    query = RAW_SELECT.format(tag_list="group_concat(t.name, '; ')", segment_id=int(segment_id))
+    query = PHYSICAL_SELECT.format(
+        tag_list="group_concat(t.name, '; ')", segment_id=int(segment_id)
+    )
     out = io.StringIO()
     writer = csv.writer(out)
     rows = size = 0
@@ -115,21 +129,29 @@ def main() -> None:
     import django
 
     django.setup()
+    from bench.report import Meter
+
     if mode == "cohort":
         _sign_in(username)
+    elif mode != "physical":
+        raise SystemExit(f"Unknown mode {mode!r}: cohort or physical")
+    meter = Meter()
     sampler = _PeakSampler()
     sampler.start()
-    started = time.perf_counter()
-    rows, size = _cohort(segment_id) if mode == "cohort" else _raw(segment_id)
-    seconds = time.perf_counter() - started
+    meter.start()
+    rows, size = _cohort(segment_id) if mode == "cohort" else _physical(segment_id)
+    sample = meter.stop()
     sampler.running = False
     sampler.join()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(
         json.dumps(
             {
-                "seconds": seconds,
+                "seconds": sample.wall_s,
                 "rows": rows,
+                "cpu_s": sample.client_cpu_s,
+                "db_cpu_s": sample.db_cpu_s,
+                "wal_bytes": sample.wal_bytes,
                 "bytes": size,
                 "peak_rss_mib": round(peak_kib / 1024, 1),
                 "peak_anon_mib": round(max(sampler.peak, _anonymous_mib()), 1),

@@ -4,8 +4,14 @@ gunicorn with 2 sync workers serves Cohort (production settings) on loopback;
 wrk (Debian's package, a C load generator, so the client costs little CPU) runs
 16 connections for 20 seconds, each request attaching a random one of the 200
 tags to a random contact. Non-2xx answers and socket errors count as errors.
-The raw-SQL figure is the same attach written by hand (INSERT … ON CONFLICT DO
-NOTHING plus the counter UPDATE, one transaction) timed from this process.
+
+The headline figure is CPU per request, which a shared machine disturbs far less
+than throughput: the gunicorn workers' CPU (/proc/<pid>/schedstat) plus that of
+their PostgreSQL backends (the bench database's other sessions; connections are
+kept, COHORT_DB_CONN_MAX_AGE) over the timed run, divided by the requests. The
+physical limit is the same link row written by hand into a plain table with only
+its (tag_id, record_id) key, one INSERT … ON CONFLICT DO NOTHING per transaction,
+from this process: its CPU (client + backend) per transaction.
 """
 
 from __future__ import annotations
@@ -15,7 +21,6 @@ import os
 import random
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,12 +35,17 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.tokens import issue_token
 from bench.database import PROJECT_DIR, BenchDatabase
-from bench.report import Operation
+from bench.report import Measured, Operation, measure, process_cpu_s
 from contacts.models import Contact
 from tags.models import ContactTag, Tag
 
 CONNECTIONS = 16
 WORKERS = 2
+# Targets of issue #14.
+CPU_PER_REQUEST_S = 0.0035
+MIN_REQUESTS_PER_S = 300
+MAX_P99_S = 0.1
+PHYSICAL_LINKS = "bench_physical_attach"
 # BENCH_LOAD_SECONDS shortens the run (the smoke test's); the issue's figure is 20 s.
 DURATION_S = int(os.environ.get("BENCH_LOAD_SECONDS") or 20)
 WARM_UP_S = min(3, DURATION_S)
@@ -106,26 +116,62 @@ def _wrk(port: int, script: Path, seconds: int) -> dict:
     return json.loads(line.removeprefix("RESULT "))
 
 
-def _raw_attach_seconds(contact_ids: tuple[int, int], tag_ids: list[int], calls: int) -> float:
-    links, tags = ContactTag._meta.db_table, Tag._meta.db_table
+def _physical_attach(contact_ids: tuple[int, int], tag_ids: list[int], calls: int):
+    """Median wall time and CPU per attach into a plain (tag_id, record_id) table."""
+    id_type = "bigint" if connection.vendor == "postgresql" else "integer"
+    timestamp = "timestamp with time zone" if connection.vendor == "postgresql" else "datetime"
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {PHYSICAL_LINKS}")
+        cursor.execute(
+            f"CREATE TABLE {PHYSICAL_LINKS} (tag_id integer NOT NULL, "
+            f"record_id {id_type} NOT NULL, created_at {timestamp} NOT NULL, "
+            f"PRIMARY KEY (tag_id, record_id))"
+        )
     rng = random.Random(8)
-    times = []
-    for _ in range(calls):
+
+    def attach():
         contact_id, tag_id = rng.randint(*contact_ids), rng.choice(tag_ids)
-        started = time.perf_counter()
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {links} (record_id, tag_id, created_at) VALUES (%s, %s, %s) "
-                f"ON CONFLICT DO NOTHING",
-                [contact_id, tag_id, timezone.now()],
+                f"INSERT INTO {PHYSICAL_LINKS} (tag_id, record_id, created_at) "
+                f"VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                [tag_id, contact_id, timezone.now()],
             )
-            if cursor.rowcount:
-                cursor.execute(
-                    f"UPDATE {tags} SET contacts_count = contacts_count + 1 WHERE id = %s",
-                    [tag_id],
-                )
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+
+    try:
+        return measure(attach, calls)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {PHYSICAL_LINKS}")
+
+
+def _worker_pids(master: int) -> list[int]:
+    try:
+        with open(f"/proc/{master}/task/{master}/children") as children:
+            return [int(pid) for pid in children.read().split()]
+    except OSError:
+        return []
+
+
+def _backend_pids() -> list[int]:
+    """The bench database's other sessions: the workers' backends during the load."""
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def _cpu(pids: list[int]) -> dict[int, float]:
+    return {pid: cpu for pid in pids if (cpu := process_cpu_s(pid)) is not None}
+
+
+def _cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU used between two readings; a process that appeared meanwhile counts whole."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def counters_exact() -> bool:
@@ -183,18 +229,34 @@ def api_under_load(database: BenchDatabase, user: User) -> list[Operation]:
                 }
             )
         _wrk(port, Path(script.name), WARM_UP_S)
+        workers = _worker_pids(server.pid)
+        workers_before, backends_before = _cpu(workers), _cpu(_backend_pids())
         result = _wrk(port, Path(script.name), DURATION_S)
+        workers_after, backends_after = _cpu(workers), _cpu(_backend_pids())
     finally:
         server.terminate()
         server.wait(timeout=30)
         Path(script.name).unlink(missing_ok=True)
-    raw = _raw_attach_seconds((bounds["first"], bounds["last"]), tag_ids, 300)
+    physical = _physical_attach((bounds["first"], bounds["last"]), tag_ids, 300)
+    requests = max(1, result["requests"])
+    worker_cpu = _cpu_used(workers_before, workers_after) / requests
+    db_cpu = (
+        _cpu_used(backends_before, backends_after) / requests
+        if connection.vendor == "postgresql"
+        else None
+    )
+    cpu_per_request = worker_cpu + (db_cpu or 0.0)
     rps = result["requests"] / (result["duration_us"] / 1e6)
     p50, p99 = result["p50_us"] / 1e6, result["p99_us"] / 1e6
     errors = result["status_errors"] + result["socket_errors"]
     exact = counters_exact()
     extra = {
-        "note": f"{rps:,.0f} req/s, p99 {p99 * 1000:.0f} ms, {errors} errors",
+        "note": f"{cpu_per_request * 1000:.2f} ms CPU per request, {rps:,.0f} req/s, "
+        f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, {errors} errors",
+        "cpu_per_request_s": cpu_per_request,
+        "worker_cpu_per_request_s": worker_cpu,
+        "db_cpu_per_request_s": db_cpu,
+        "workers": len(workers),
         "requests_per_s": round(rps, 1),
         "p50_s": p50,
         "p99_s": p99,
@@ -202,13 +264,33 @@ def api_under_load(database: BenchDatabase, user: User) -> list[Operation]:
         "requests": result["requests"],
         "counters_exact_after": exact,
     }
+    # Cohort's figure is CPU per request (worker + database); the physical limit's, the
+    # CPU of one hand-written attach transaction (client + backend).
+    cohort = Measured(
+        wall_s=cpu_per_request,
+        client_cpu_s=worker_cpu,
+        db_cpu_s=db_cpu,
+        runs_s=[round(cpu_per_request, 6)],
+    )
+    physical_cpu = Measured(
+        wall_s=physical.cpu_s or physical.wall_s,
+        client_cpu_s=physical.client_cpu_s,
+        db_cpu_s=physical.db_cpu_s,
+        wal_bytes=physical.wal_bytes,
+    )
+    extra["physical_attach_wall_s"] = physical.wall_s
     return [
         Operation(
-            "API POST /api/crm/contacts/{id}/tags, 16 clients (p50)",
-            p50,
-            raw,
-            target="≥ 500 req/s, p99 < 100 ms, 0 errors",
-            met=rps >= 500 and p99 < 0.1 and errors == 0 and exact,
+            "API POST /api/crm/contacts/{id}/tags, 16 clients (CPU per request)",
+            cohort,
+            physical_cpu,
+            target=f"≤ {CPU_PER_REQUEST_S * 1000:.1f} ms CPU per request, "
+            f"≥ {MIN_REQUESTS_PER_S} req/s, p99 < {MAX_P99_S * 1000:.0f} ms, 0 errors",
+            met=cpu_per_request <= CPU_PER_REQUEST_S
+            and rps >= MIN_REQUESTS_PER_S
+            and p99 < MAX_P99_S
+            and errors == 0
+            and exact,
             extra=extra,
         )
     ]

@@ -84,12 +84,43 @@ CONTACT_COLUMNS = (
     "owner",
     "created_at",
     "updated_at",
+    "last_activity_at",
+)
+
+# The order of the values in lead and deal rows (SeedRows.lead_row / deal_row).
+LEAD_COLUMNS = (
+    "id",
+    "name",
+    "email",
+    "phone",
+    "company",
+    "source",
+    "contact",
+    "owner",
+    "status",
+    "score",
+    "created_at",
+    "updated_at",
+)
+DEAL_COLUMNS = (
+    "id",
+    "title",
+    "contact",
+    "value",
+    "currency",
+    "stage",
+    "expected_close_date",
+    "owner",
+    "closed_at",
+    "created_at",
+    "updated_at",
 )
 
 
 @dataclass(slots=True)
 class SeedContact:
-    """A contact on its way in: its values, and its id once inserted.
+    """A contact on its way in: its values, its id (given before it is written, so its
+    leads, deals and activities can point at it) and its latest activity's time.
 
     Cheaper than a Contact instance, which the insert does not need (see insert_rows).
     """
@@ -109,6 +140,7 @@ class SeedContact:
     created_at: datetime
     updated_at: datetime
     pk: int | None = None
+    last_activity_at: datetime | None = None
 
     def db_row(self, adapt_datetime: Callable[[datetime], object]) -> tuple[object, ...]:
         return (
@@ -126,6 +158,7 @@ class SeedContact:
             self.owner_id,
             adapt_datetime(self.created_at),
             adapt_datetime(self.updated_at),
+            adapt_datetime(self.last_activity_at),
         )
 
 
@@ -327,7 +360,12 @@ class _Generator:
     def activities(
         self, contacts: Sequence[SeedContact], leads: Sequence[Lead], deals: Sequence[Deal]
     ) -> list[tuple[object, ...]]:
-        """Activity rows as tuples of database-ready values, in ACTIVITY_COLUMNS order."""
+        """Activity rows as tuples of database-ready values, in ACTIVITY_COLUMNS order.
+
+        Also sets each contact's last_activity_at, so contacts are written once, complete
+        (an UPDATE of every contact afterwards doubled the contacts' heap).
+        Leads and deals must have their ids already.
+        """
         rng = self.rng
         adapt_datetime = connection.ops.adapt_datetimefield_value
         count = len(contacts) * ACTIVITIES_PER_CONTACT
@@ -353,7 +391,10 @@ class _Generator:
                 lead = rng.choice(leads_of[contact.pk])
                 lead_id = lead.pk
                 start = lead.created_at
-            occurred_at = adapt_datetime(_between(rng, start, end))
+            occurred = _between(rng, start, end)
+            if contact.last_activity_at is None or occurred > contact.last_activity_at:
+                contact.last_activity_at = occurred
+            occurred_at = adapt_datetime(occurred)
             owner_id = contact.owner_id
             if rng.random() < 0.1:
                 owner_id = rng.choice(self.owner_ids)  # a colleague covering

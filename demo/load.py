@@ -1,16 +1,19 @@
 """Loading demo data: `seed_demo` and `bootstrap_demo`, behind the commands of the same name.
 
-Rows are built (demo.generate) and inserted a chunk at a time, so memory stays flat:
-leads and deals through bulk_create, the two big tables (contacts, activities)
-through plain multi-row INSERTs (COPY on PostgreSQL), which measured several times faster.
+Rows are built (demo.generate) and written a chunk at a time, so memory stays flat:
+every table through COPY on PostgreSQL and plain multi-row INSERTs on SQLite, with
+ids handed out beforehand (bulk_create measured several times slower). Into empty
+tables, indexes and foreign keys are built after the load (demo.indexes).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import secrets
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from random import Random
 
@@ -24,18 +27,20 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.roles import ADMINISTRATOR, SALES_MANAGER, SALES_REP
 from activities.models import Activity
-from activities.services import refresh_last_activity
 from contacts.models import Contact
 from deals.models import Deal
 from demo.generate import (
     ACTIVITY_COLUMNS,
     CONTACT_COLUMNS,
+    DEAL_COLUMNS,
     DEMO_DOMAIN,
+    LEAD_COLUMNS,
     MIN_COMPANIES,
     _Generator,
     company_pool,
     name_pools,
 )
+from demo.indexes import indexes_built_after_load
 from demo.tags import seed_demo_tags
 from demo.vocabulary import (
     OWNER_WEIGHT,
@@ -54,9 +59,12 @@ CHUNK_SIZE = 5_000
 # Django lowers this further where the backend caps bound parameters (SQLite: 999).
 BATCH_SIZE = 1_000
 
-# Up to this many new contacts, only they get last_activity_at refreshed, their ids
-# passed as query parameters (SQLite allows 32,766, psycopg 65,535).
-MAX_REFRESH_IDS = 10_000
+# The tables seed_demo writes itself (tag links go through tags.services, demo.tags).
+LOADED_MODELS = (Contact, Lead, Deal, Activity)
+SEED_MODELS = {"contacts": Contact, "leads": Lead, "deals": Deal}
+# Smallest seed that sets indexes aside when the tables are empty. The drop and
+# rebuild cost about 0.1 s, measured at about 1,000 contacts' worth of loading time.
+MIN_DEFERRED_INDEXES = 1
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,10 @@ class SeedResult:
     deals: int
     activities: int
     tag_links: int = 0
+    # Whether indexes and foreign keys were built after the load (empty tables).
+    deferred_indexes: bool = False
+    # Seconds per phase: "rows" (generate and write), "indexes", "tag_links".
+    timings: dict[str, float] = dataclasses.field(default_factory=dict, compare=False)
 
     def summary(self) -> str:
         return (
@@ -82,9 +94,6 @@ class BootstrapResult:
     # The generated admin password, to show once; None when it came from the environment.
     generated_password: str | None = None
     seed: SeedResult | None = None
-
-
-# The columns of SeedContact.db_row, in order; last_activity_at is filled in at the end.
 
 
 @contextmanager
@@ -228,18 +237,16 @@ def seed_demo(
     """Add `contacts` demo contacts with their leads, deals and activities.
 
     Appends: each run continues the email numbering from the highest contact id,
-    so addresses never collide with an earlier seed's.
+    so addresses never collide with an earlier seed's. Into empty tables (the usual
+    first seed and the benchmark's build) the secondary indexes and foreign keys are
+    set aside and rebuilt after the rows are in (demo.indexes), in this transaction.
     """
     if contacts < 0:
         raise ValueError("contacts must be zero or more")
     rng = Random(seed)
     names = name_pools(seed)
     companies = company_pool(seed, max(MIN_COMPANIES, contacts // 10))
-    totals = {"leads": 0, "deals": 0, "activities": 0}
-    first_ids = {
-        key: (model.objects.aggregate(top=Max("id"))["top"] or 0) + 1
-        for key, model in (("contacts", Contact), ("leads", Lead), ("deals", Deal))
-    }
+    timings: dict[str, float] = {}
     with (
         transaction.atomic(),
         explicit_timestamps(Lead, Deal),
@@ -257,38 +264,143 @@ def seed_demo(
             ),
             now=timezone.now(),
         )
+        ids = _IdAllocator()
+        first_ids = {key: ids.peek(model) for key, model in SEED_MODELS.items()}
         # A seeded contact's number never exceeds its own id (both count up from the
         # maximum at the start of its seed), so numbers above today's maximum are free.
-        high_water = Contact.objects.aggregate(top=Max("id"))["top"] or 0
-        next_number = high_water + 1
-        adapt_datetime = connection.ops.adapt_datetimefield_value
-        new_ids: list[int] = []
-        for start in range(0, contacts, CHUNK_SIZE):
-            chunk = generator.contacts(next_number + start, min(CHUNK_SIZE, contacts - start))
-            insert_rows(Contact, CONTACT_COLUMNS, [c.db_row(adapt_datetime) for c in chunk])
-            # Plain INSERTs return no ids (and RETURNING's row order is not guaranteed);
-            # emails are unique, so they find the new rows even if another session
-            # inserted contacts meanwhile.
-            new_rows = Contact.objects.filter(pk__gt=high_water).order_by()
-            ids = dict(new_rows.values_list("email", "pk"))
-            for contact in chunk:
-                contact.pk = ids[contact.email]
-            high_water = max(ids.values())
-            if len(new_ids) <= MAX_REFRESH_IDS:  # past that they are not used; keep memory flat
-                new_ids.extend(contact.pk for contact in chunk)
-            # Leads and deals are few, and the activities below need their ids back.
-            leads = Lead.objects.bulk_create(generator.leads(chunk), batch_size=BATCH_SIZE)
-            deals = Deal.objects.bulk_create(generator.deals(chunk), batch_size=BATCH_SIZE)
-            activities = generator.activities(chunk, leads, deals)
-            totals["activities"] += insert_rows(Activity, ACTIVITY_COLUMNS, activities)
-            totals["leads"] += len(leads)
-            totals["deals"] += len(deals)
-        # One set-based UPDATE. Its ids travel as query parameters, so a big seed
-        # refreshes every contact instead (earlier ones come out unchanged); on an
-        # empty database those are the same rows.
-        refresh_last_activity(new_ids if len(new_ids) <= MAX_REFRESH_IDS else None)
+        next_number = (Contact.objects.aggregate(top=Max("id"))["top"] or 0) + 1
+        deferred = contacts >= MIN_DEFERRED_INDEXES and _all_empty()
+        started = time.perf_counter()
+        with indexes_built_after_load(LOADED_MODELS) if deferred else nullcontext():
+            totals = _load_rows(generator, ids, next_number, contacts)
+            timings["rows"] = time.perf_counter() - started
+        timings["indexes"] = time.perf_counter() - started - timings["rows"]
+        started = time.perf_counter()
         totals["tag_links"] = seed_demo_tags(first_ids, tags) if tags else 0
-    return SeedResult(users=len(team), contacts=contacts, **totals)
+        timings["tag_links"] = time.perf_counter() - started
+    return SeedResult(
+        users=len(team), contacts=contacts, **totals, deferred_indexes=deferred, timings=timings
+    )
+
+
+def _load_rows(
+    generator: _Generator, ids: _IdAllocator, next_number: int, contacts: int
+) -> dict[str, int]:
+    """Generate and write the rows a chunk at a time; returns the counts per table.
+
+    Ids are handed out before a row is written, so every table goes in with one COPY
+    (or multi-row INSERT) a chunk, and each contact is written once, last activity
+    included. The order of the generator's calls is unchanged, so a seed still makes
+    the same rows.
+    """
+    adapt_datetime = connection.ops.adapt_datetimefield_value
+    totals = {"leads": 0, "deals": 0, "activities": 0}
+    lead_row = _row_builder(Lead, LEAD_COLUMNS)
+    deal_row = _row_builder(Deal, DEAL_COLUMNS)
+    for start in range(0, contacts, CHUNK_SIZE):
+        chunk = generator.contacts(next_number + start, min(CHUNK_SIZE, contacts - start))
+        for contact, pk in zip(chunk, ids.take(Contact, len(chunk)), strict=True):
+            contact.pk = pk
+        leads = generator.leads(chunk)
+        for lead, pk in zip(leads, ids.take(Lead, len(leads)), strict=True):
+            lead.pk = pk
+        deals = generator.deals(chunk)
+        for deal, pk in zip(deals, ids.take(Deal, len(deals)), strict=True):
+            deal.pk = pk
+        activities = generator.activities(chunk, leads, deals)  # sets last_activity_at
+        insert_rows(
+            Contact, ("id", *CONTACT_COLUMNS), [(c.pk, *c.db_row(adapt_datetime)) for c in chunk]
+        )
+        totals["leads"] += insert_rows(Lead, LEAD_COLUMNS, [lead_row(lead) for lead in leads])
+        totals["deals"] += insert_rows(Deal, DEAL_COLUMNS, [deal_row(deal) for deal in deals])
+        totals["activities"] += insert_rows(Activity, ACTIVITY_COLUMNS, activities)
+    return totals
+
+
+def _all_empty() -> bool:
+    return not any(model.objects.exists() for model in LOADED_MODELS)
+
+
+class _IdAllocator:
+    """Primary keys for rows about to be written, from the same source the database
+    would use, so a seed gets the ids (and the rows) it got when the database chose.
+
+    PostgreSQL: nextval() of the table's sequence, safe beside other writers.
+    SQLite: one past the highest id ever used (AUTOINCREMENT's sqlite_sequence); the
+    seed's transaction is IMMEDIATE (cohort.settings), so no other writer runs meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self._next: dict[type[models.Model], int] = {}
+
+    def peek(self, model: type[models.Model]) -> int:
+        """The first id this seed will give a `model` row (an estimate on PostgreSQL)."""
+        if connection.vendor == "postgresql":
+            top = model.objects.aggregate(top=Max("pk"))["top"] or 0
+            return top + 1
+        return self._sqlite_next(model)
+
+    def take(self, model: type[models.Model], count: int) -> list[int]:
+        if not count:
+            return []
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                    [model._meta.db_table, model._meta.pk.column, count],
+                )
+                return [pk for (pk,) in cursor.fetchall()]
+        first = self._sqlite_next(model)
+        self._next[model] = first + count
+        return list(range(first, first + count))
+
+    def _sqlite_next(self, model: type[models.Model]) -> int:
+        if model not in self._next:
+            table = model._meta.db_table
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "
+                    f"COALESCE((SELECT MAX({connection.ops.quote_name(model._meta.pk.column)}) "
+                    f"FROM {connection.ops.quote_name(table)}), 0))",
+                    [table],
+                )
+                self._next[model] = cursor.fetchone()[0] + 1
+        return self._next[model]
+
+
+def _row_builder(
+    model: type[models.Model], columns: Sequence[str]
+) -> Callable[[models.Model], tuple[object, ...]]:
+    """A function turning a model instance into its database-ready values for `columns`.
+
+    Field.get_db_prep_save for the types that need converting (dates, decimals), plain
+    attribute reads for the rest: bulk_create's full preparation measured several times
+    slower, and leads and deals are 400,000 rows at a million contacts.
+    """
+    ops = connection.ops
+    getters: list[Callable[[models.Model], object]] = []
+    for name in columns:
+        field = model._meta.get_field(name)
+        attname = field.attname
+        if isinstance(field, models.DateTimeField):
+            getters.append(lambda obj, a=attname: ops.adapt_datetimefield_value(getattr(obj, a)))
+        elif isinstance(field, (models.DateField, models.DecimalField)):
+            getters.append(
+                lambda obj, a=attname, f=field: f.get_db_prep_save(getattr(obj, a), connection)
+            )
+        else:
+            getters.append(lambda obj, a=attname: getattr(obj, a))
+    return lambda obj: tuple(getter(obj) for getter in getters)
+
+
+def vacuum_analyze() -> None:
+    """After a load, outside any transaction: planner statistics for the new rows, and on
+    PostgreSQL a vacuum, which also sets the visibility map that index-only scans read
+    (autovacuum may be off, as on the review's server). SQLite: ANALYZE."""
+    if connection.in_atomic_block:
+        return  # VACUUM cannot run in a transaction; the caller's commit comes later
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE)" if connection.vendor == "postgresql" else "ANALYZE")
 
 
 def bootstrap_demo(

@@ -6,7 +6,7 @@ import time
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from demo.load import ADMIN_USERNAME, DEFAULT_CONTACTS, bootstrap_demo
+from demo.load import ADMIN_USERNAME, DEFAULT_CONTACTS, bootstrap_demo, vacuum_analyze
 
 
 class Command(BaseCommand):
@@ -37,6 +37,8 @@ class Command(BaseCommand):
                 f"COHORT_ADMIN_PASSWORD is too weak: {' '.join(exc.messages)} "
                 "Choose a stronger one, or unset it to have a password generated."
             ) from None
+        if result.created:
+            vacuum_analyze()
         if not result.created:
             self.stdout.write(f"User '{ADMIN_USERNAME}' already exists: keeping the existing data.")
             return

@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from demo.load import DEFAULT_CONTACTS, DEFAULT_SEED, DEFAULT_TAGS, seed_demo
+from demo.load import DEFAULT_CONTACTS, DEFAULT_SEED, DEFAULT_TAGS, seed_demo, vacuum_analyze
 
 
 class Command(BaseCommand):
@@ -40,5 +40,6 @@ class Command(BaseCommand):
             raise CommandError("--tags must be zero or more.")
         started = time.perf_counter()
         result = seed_demo(contacts=contacts, seed=seed, tags=tags)
+        vacuum_analyze()
         elapsed = time.perf_counter() - started
         self.stdout.write(self.style.SUCCESS(f"{result.summary()} in {elapsed:.1f} s."))

@@ -117,7 +117,7 @@ def fill_match_table(cursor, match: Rows) -> tuple[Rows, int]:
     `match` was) and how many. The steps of a sync then read it instead of evaluating the
     criteria again, and the planner knows its size (ANALYZE), so it joins by hash."""
     sql, params = match
-    cursor.execute(f"DROP TABLE IF EXISTS {MATCH_TABLE}")
+    # No DROP first: the table goes at the end (drop_match_table) or with a rollback.
     if cursor.db.vendor == "postgresql":
         cursor.execute(
             f"CREATE TEMPORARY TABLE {MATCH_TABLE} ON COMMIT DROP AS "
@@ -135,7 +135,8 @@ def fill_match_table(cursor, match: Rows) -> tuple[Rows, int]:
 
 
 def drop_match_table(cursor) -> None:
-    cursor.execute(f"DROP TABLE IF EXISTS {MATCH_TABLE}")
+    """At once, not at COMMIT: the sync may run inside a longer transaction (a test's)."""
+    cursor.execute(f"DROP TABLE {MATCH_TABLE}")
 
 
 def delete_leavers(

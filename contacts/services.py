@@ -2,8 +2,9 @@
 
 A contact's fields are what segment criteria test, so a contact created or edited
 makes live segments re-evaluate it (segments.notify), after the commit. Its deletion
-takes its tag links and segment memberships with it (CASCADE) and changes no other
-contact's match, so it notifies nobody; the counters that mention it drop instead.
+takes its tag links with it (CASCADE) and its segment rows through the port
+(segments.notify.forget_contacts), and changes no other contact's match, so it
+notifies nobody; the counters that mention it drop instead.
 
 The lock order of deleting a record — the contacts, leads and deals services all
 follow it, and every writer of links and memberships takes the same order:

@@ -59,7 +59,13 @@ from segments.membership import (
     update_within,
 )
 from segments.models import CriteriaReference, MembershipChange, Segment, SyncRun
-from segments.notify import BATCH_SIZE, clean_ids, live_dependents, segment_database
+from segments.notify import (
+    BATCH_SIZE,
+    clean_ids,
+    hold_contacts,
+    live_dependents,
+    segment_database,
+)
 
 
 @dataclass(frozen=True)
@@ -222,6 +228,8 @@ def _update_batch(
     transaction (one commit per batch, not per segment); (segments, joined, left)."""
     connection = connections[using]
     with transaction.atomic(using=using):
+        # No contact is deleted while this batch may still add it (no foreign key would).
+        hold_contacts(using)
         live = _lock_live_segments(segment_ids, using)
         if not live:
             return 0, 0, 0

@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import psycopg
+
 from django.db.models import F, QuerySet
 
 from segments.choices import AddedHow, MembershipChangeKind
@@ -101,9 +103,40 @@ def _within(cursor, contact_ids: Sequence[int] | None) -> tuple[str, list]:
     )
 
 
-def _last_id(cursor, table: str) -> int:
-    cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
+def _last_id(cursor, table: str, column: str = "id") -> int:
+    cursor.execute(f"SELECT COALESCE(MAX({column}), 0) FROM {table}")
     return cursor.fetchone()[0]
+
+
+# A sync's criteria, evaluated once into this temporary table (no WAL, dropped at the end).
+MATCH_TABLE = "segment_sync_match"
+
+
+def fill_match_table(cursor, match: Rows) -> tuple[Rows, int]:
+    """The contacts in `match`, written once into MATCH_TABLE; its rows (to pass where
+    `match` was) and how many. The steps of a sync then read it instead of evaluating the
+    criteria again, and the planner knows its size (ANALYZE), so it joins by hash."""
+    sql, params = match
+    # No DROP first: the table goes at the end (drop_match_table) or with a rollback.
+    if cursor.db.vendor == "postgresql":
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {MATCH_TABLE} ON COMMIT DROP AS "
+            f"SELECT m.contact_id FROM ({sql}) m",
+            params,
+        )
+        matched = cursor.rowcount
+        cursor.execute(f"ANALYZE {MATCH_TABLE}")
+    else:
+        # SQLite: the id as the rowid, so that each probe of it is a key lookup.
+        cursor.execute(f"CREATE TEMPORARY TABLE {MATCH_TABLE} (contact_id INTEGER PRIMARY KEY)")
+        cursor.execute(f"INSERT INTO {MATCH_TABLE} SELECT m.contact_id FROM ({sql}) m", params)
+        matched = cursor.rowcount
+    return (f"SELECT contact_id FROM {MATCH_TABLE}", []), matched
+
+
+def drop_match_table(cursor) -> None:
+    """At once, not at COMMIT: the sync may run inside a longer transaction (a test's)."""
+    cursor.execute(f"DROP TABLE {MATCH_TABLE}")
 
 
 def delete_leavers(
@@ -158,22 +191,29 @@ def delete_leavers(
 
 
 def _newcomers(cursor, segment: Segment, match: Rows, log: ChangeLog) -> tuple[str, list]:
-    """The INSERT of the contacts in `match` that are not members and were not removed."""
-    # Existing members are skipped by ON CONFLICT (the unique index), not by a NOT EXISTS
-    # on this same table: PostgreSQL may run such an anti-join as a nested loop that
-    # rescans every row the statement has inserted so far (quadratic at 300,000 rows).
+    """The INSERT of the contacts in `match` that are not members and were not removed.
+
+    Existing members are skipped by an anti-join, not by ON CONFLICT, which probes the
+    index once per existing member (half a second on a no-change re-sync of 300,000).
+    No other writer can add a member meanwhile: each holds the segment's row lock. The
+    anti-join reads the table before the statement's own rows (its snapshot), and the
+    key's index makes even a nested loop one probe per row, never a rescan.
+    """
     match_sql, match_params = match
     insert = (
         f"INSERT INTO {MEMBERS} (segment_id, contact_id, added_how, added_at) "
         f"SELECT %s, m.contact_id, %s, %s FROM ({match_sql}) m "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {REMOVALS} r "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {MEMBERS} x "
+        f"WHERE x.segment_id = %s AND x.contact_id = m.contact_id) "
+        f"AND NOT EXISTS (SELECT 1 FROM {REMOVALS} r "
         f"WHERE r.segment_id = %s AND r.contact_id = m.contact_id) "
-        # In id order the membership indexes grow at their end instead of at random
-        # pages (a relative-date match comes in date order, so in random id order).
-        f"ORDER BY m.contact_id ON CONFLICT DO NOTHING"
+        # In id order the key's index grows at the segment's end instead of at random
+        # pages. Callers give a small or temporary set here, cheap to sort (a sync its
+        # match table), never the criteria over every contact.
+        f"ORDER BY m.contact_id"
     )
     added_at = cursor.db.ops.adapt_datetimefield_value(log.at)
-    return insert, [segment.pk, AddedHow.RULE, added_at, *match_params, segment.pk]
+    return insert, [segment.pk, AddedHow.RULE, added_at, *match_params, segment.pk, segment.pk]
 
 
 def insert_newcomers(cursor, segment: Segment, match: Rows, log: ChangeLog) -> int:
@@ -189,16 +229,33 @@ def insert_newcomers(cursor, segment: Segment, match: Rows, log: ChangeLog) -> i
             [*insert_params, segment.pk, *value_params],
         )
         return cursor.rowcount
-    before = _last_id(cursor, MEMBERS)
+    # Rowids only grow: a new row's is one above the largest (members have no id column).
+    before = _last_id(cursor, MEMBERS, "rowid")
     cursor.execute(insert, insert_params)
     added = cursor.rowcount
     if added:
         cursor.execute(
             f"INSERT INTO {CHANGES} ({CHANGE_COLUMNS}) "
-            f"SELECT segment_id, contact_id, {values} FROM {MEMBERS} WHERE id > %s",
+            f"SELECT segment_id, contact_id, {values} FROM {MEMBERS} WHERE rowid > %s",
             [*value_params, before],
         )
     return added
+
+
+def _fetch_prepared(cursor, sql: str, params: list) -> tuple:
+    """Run a one-row statement as a server-side prepared statement (PostgreSQL).
+
+    Django binds parameters on the client, so PostgreSQL plans every statement anew:
+    for a live update of one contact, planning a segment's statement (~1 ms) costs
+    far more than running it. Its SQL is the same whatever the ids (one array
+    parameter), so a statement prepared once per connection is planned once, and
+    PostgreSQL settles on a generic plan after a few runs.
+    """
+    connection = cursor.db
+    # Wrapped as Django wraps its own cursors: errors arrive as django.db errors.
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as prepared:
+        prepared.execute(sql, params, prepare=True)
+        return prepared.fetchone()
 
 
 def update_within(
@@ -234,7 +291,8 @@ def update_within(
     insert, insert_params = _newcomers(cursor, segment, ("SELECT contact_id FROM m", []), log)
     left_values, left_params = log.values(cursor, MembershipChangeKind.LEFT)
     joined_values, joined_params = log.values(cursor, MembershipChangeKind.JOINED)
-    cursor.execute(
+    joined, left = _fetch_prepared(
+        cursor,
         f"WITH {', '.join(found)}, "
         f"gone AS (DELETE FROM {MEMBERS} WHERE {MEMBERS}.segment_id = %s{restrict} "
         f"AND ({' OR '.join(leaving)}) RETURNING contact_id), "
@@ -255,5 +313,4 @@ def update_within(
             *joined_params,
         ],
     )
-    joined, left = cursor.fetchone()
     return joined, left

@@ -104,12 +104,33 @@ class Segment(models.Model):
 
 
 class SegmentMember(models.Model):
-    # The unique constraint's index (segment, contact) serves lookups by segment.
+    """A contact in a segment: by rule (a sync or live update) or added by hand.
+
+    Keyed by (segment, contact), with no surrogate id: that key's index is the one every
+    write and lookup needs. No foreign key constraint in the database (db_constraint=False):
+    a sync writes up to a row per contact, and PostgreSQL checks each constraint with a
+    row lock on the contact and the segment, which cost more than the insert itself.
+    The application keeps the rows honest in one place: segments.notify.forget_contacts
+    deletes a contact's rows before the contact goes, and every writer holds the segment's
+    row lock (segments.services, sync, live); `manage.py check_integrity` finds strays.
+    """
+
+    pk = models.CompositePrimaryKey("segment", "contact")
     segment = models.ForeignKey(
-        Segment, on_delete=models.CASCADE, related_name="memberships", db_index=False
+        Segment,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        db_index=False,
+        db_constraint=False,
     )
+    # Deleted by segments.notify.forget_contacts, not by the ORM: it finds them through
+    # the few segments by their key, where a CASCADE would need an index on contact_id.
     contact = models.ForeignKey(
-        "contacts.Contact", on_delete=models.CASCADE, related_name="segment_memberships"
+        "contacts.Contact",
+        on_delete=models.DO_NOTHING,
+        related_name="segment_memberships",
+        db_index=False,
+        db_constraint=False,
     )
     added_how = models.CharField(max_length=10, choices=AddedHow.choices)
     added_at = models.DateTimeField()
@@ -118,9 +139,6 @@ class SegmentMember(models.Model):
         # Permissions are the segment's own: view and manage (see Segment.Meta).
         default_permissions = ()
         ordering = ["-added_at", "-contact_id"]
-        constraints = [
-            models.UniqueConstraint(fields=["segment", "contact"], name="segmentmember_unique")
-        ]
         indexes = [
             # A segment's member list, newest first, without sorting.
             models.Index(
@@ -133,13 +151,24 @@ class SegmentMember(models.Model):
 
 
 class SegmentRemoval(models.Model):
-    """A contact removed by hand: no sync brings it back until it is added by hand again."""
+    """A contact removed by hand: no sync brings it back until it is added by hand again.
 
+    Keyed and constrained like SegmentMember, for the same reasons."""
+
+    pk = models.CompositePrimaryKey("segment", "contact")
     segment = models.ForeignKey(
-        Segment, on_delete=models.CASCADE, related_name="removals", db_index=False
+        Segment,
+        on_delete=models.CASCADE,
+        related_name="removals",
+        db_index=False,
+        db_constraint=False,
     )
     contact = models.ForeignKey(
-        "contacts.Contact", on_delete=models.CASCADE, related_name="segment_removals"
+        "contacts.Contact",
+        on_delete=models.DO_NOTHING,
+        related_name="segment_removals",
+        db_index=False,
+        db_constraint=False,
     )
     removed_at = models.DateTimeField()
     removed_by = models.ForeignKey(
@@ -148,10 +177,7 @@ class SegmentRemoval(models.Model):
 
     class Meta:
         default_permissions = ()
-        ordering = ["-removed_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["segment", "contact"], name="segmentremoval_unique")
-        ]
+        ordering = ["-removed_at", "-contact_id"]
 
     def __str__(self) -> str:
         return f"{self.contact_id} removed from {self.segment_id}"
@@ -193,12 +219,12 @@ class MembershipChange(models.Model):
     Written in the same transaction as the membership change itself, set-based for
     syncs and live updates (segments.membership); the segment page shows the latest.
 
-    Its segment, contact and run have no foreign key constraint in the database
+    Its segment, contact, run and author have no foreign key constraint in the database
     (db_constraint=False): a sync writes one row per join or leave (300,000 for a big
     segment's first fill) and PostgreSQL checks each constraint with a query per row,
-    which doubled a sync's time. Nothing is lost: rows are written only beside the
-    membership rows they record, whose own constraints hold, and go with their contact,
-    segment or run through the ORM's CASCADE, as every delete here does.
+    which doubled a sync's time. Rows are written only beside the membership rows they
+    record; they go with their segment or run through the ORM's CASCADE, and with their
+    contact in segments.notify.forget_contacts (as SegmentMember's rows do).
     """
 
     segment = models.ForeignKey(
@@ -208,9 +234,10 @@ class MembershipChange(models.Model):
         db_index=False,
         db_constraint=False,
     )
+    # Its index serves a contact's history and the delete of a contact's rows.
     contact = models.ForeignKey(
         "contacts.Contact",
-        on_delete=models.CASCADE,
+        on_delete=models.DO_NOTHING,
         related_name="segment_changes",
         db_constraint=False,
     )
@@ -235,6 +262,8 @@ class MembershipChange(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         db_index=False,
+        # A trigger call per row (169 ms per 300,000), for a column a sync leaves empty.
+        db_constraint=False,
     )
 
     class Meta:

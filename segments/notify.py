@@ -12,7 +12,9 @@ segments.sync when a sync that changed a membership commits. segments.live takes
 BATCH_SIZE, clean_ids, segment_database and live_dependents from here.
 
 Before contacts are deleted, their delete service (contacts.services) locks their
-segments (`lock_segments_of`) and takes them off the member counts (`forget_contacts`).
+segments (`lock_segments_of`) and takes them off the member counts, deleting their
+membership, removal and change rows (`forget_contacts`): those rows have no foreign key
+in the database, so this is the one place that keeps them from outliving their contact.
 
 Work is queued by task name (core.queue), so this module imports neither the tasks nor
 the engine: every app can call it without pulling in the segment machinery.
@@ -23,12 +25,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import connections, router, transaction
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, QuerySet
 from django.db.models.functions import Greatest
 
 from core.queue import enqueue
 from segments.choices import SegmentMode
-from segments.models import CriteriaReference, Segment, SegmentMember
+from segments.models import (
+    CriteriaReference,
+    MembershipChange,
+    Segment,
+    SegmentMember,
+    SegmentRemoval,
+)
 
 # Contacts re-evaluated per statement (and per task): one IN list of this many ids.
 BATCH_SIZE = 1_000
@@ -147,28 +155,72 @@ def follow_sync_run(run_id: int, segment_id: int) -> None:
 
 # --- before contacts are deleted ---------------------------------------------------------------
 
+# Advisory lock (PostgreSQL) between membership writers and contact deletes. Membership
+# rows have no foreign key, so nothing else stops a sync or live update that read a
+# contact before its delete committed from writing a row for it after: syncs and live
+# updates hold it shared (they run side by side), a delete holds it exclusively (it waits
+# for the writers running, the next ones wait for it; deletes take milliseconds).
+# SQLite needs none: its writers are serialised by the IMMEDIATE transaction.
+CONTACT_DELETE_LOCK = (0x5E6, -1)
+
+
+def hold_contacts(using: str) -> None:
+    """Membership writers: no contact is deleted until this transaction ends."""
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", CONTACT_DELETE_LOCK)
+
+
+def _contact_ids(contacts: QuerySet) -> list[int]:
+    return list(contacts.order_by().values_list("pk", flat=True))
+
 
 def lock_segments_of(contacts: QuerySet) -> None:
-    """Lock the contacts' segments, by id: a delete takes them before it locks the contacts."""
-    memberships = SegmentMember.objects.filter(contact__in=contacts.order_by().values("pk"))
-    segments = Segment.objects.select_for_update().filter(pk__in=memberships.values("segment_id"))
+    """Lock the contacts' segments, by id: a delete takes them before it locks the contacts.
+
+    First it waits for running syncs and live updates (CONTACT_DELETE_LOCK), so none of
+    them can still add the contacts after they are gone."""
+    using = contacts.db
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", CONTACT_DELETE_LOCK)
+    ids = _contact_ids(contacts)
+    segments = Segment.objects.using(using).select_for_update().filter(_has_any(ids))
     list(segments.order_by("pk").values_list("pk", flat=True))
+
+
+def _has_any(ids: list[int]) -> Exists:
+    """Segments with a membership of one of `ids`: one probe of the key per segment (there
+    are few segments, and membership rows have no index on contact_id)."""
+    members = SegmentMember.objects.filter(segment_id=OuterRef("pk"), contact_id__in=ids)
+    return Exists(members)
 
 
 @transaction.atomic
 def forget_contacts(contacts: QuerySet) -> None:
-    """Before contacts are deleted: take them off their segments' member counts.
+    """Before contacts are deleted: take them off their segments' member counts, and delete
+    their membership, removal and change rows (none has a foreign key that would).
 
-    Their membership and removal rows go with them (CASCADE). Exact only once their
-    segments and then the contacts are locked (the lock order: contacts.services).
+    Exact only once their segments and then the contacts are locked (the lock order:
+    contacts.services).
     """
-    per_segment = (
-        SegmentMember.objects.filter(contact__in=contacts.order_by().values("pk"))
-        .values("segment_id")
-        .annotate(n=Count("id"))
-        .order_by("segment_id")
+    using = contacts.db
+    ids = _contact_ids(contacts)
+    if not ids:
+        return
+    segment_ids = Segment.objects.using(using).values("pk")
+    members = SegmentMember.objects.using(using).filter(
+        segment_id__in=segment_ids, contact_id__in=ids
     )
+    per_segment = members.values("segment_id").annotate(n=Count("*")).order_by("segment_id")
     for row in per_segment:
-        Segment.objects.filter(pk=row["segment_id"]).update(
+        Segment.objects.using(using).filter(pk=row["segment_id"]).update(
             member_count=Greatest(F("member_count") - row["n"], 0)
         )
+    members.delete()
+    SegmentRemoval.objects.using(using).filter(
+        segment_id__in=segment_ids, contact_id__in=ids
+    ).delete()
+    MembershipChange.objects.using(using).filter(contact_id__in=ids).delete()

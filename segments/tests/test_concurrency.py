@@ -187,3 +187,33 @@ def test_a_manual_add_of_a_contact_being_deleted_waits_and_says_it_is_gone(cast,
     assert results[1].messages == ["Leaving no longer exists: someone deleted the contact."]
     picked.refresh_from_db()
     assert (picked.member_count, member_ids(picked)) == (0, set())
+
+
+def test_no_membership_outlives_a_contact_deleted_during_syncs_and_live_updates(cast, manager):
+    # Membership rows have no foreign key: the delete and the writers exclude each other.
+    from segments.integrity import check_segment_rows
+    from segments.live import update_live_segments
+
+    americans = services.create_segment(name="Americans", criteria=US, user=manager)
+    live = services.create_segment(name="Live Americans", criteria=US, user=manager)
+    Segment.objects.filter(pk=live.pk).update(mode="live")
+
+    for round_number in range(6):
+        # given a new American whom the next sync and live update would add
+        contact = Contact.objects.create(first_name=f"Gone {round_number}", country="US")
+
+        # when it is deleted while a sync and a live update evaluate it
+        results = in_threads(
+            after_a_moment(delete_contact, Contact.objects.get(pk=contact.pk)),
+            after_a_moment(partial(sync_segment, wait=True), americans, manager),
+            after_a_moment(update_live_segments, [contact.pk]),
+            also=(SyncInProgress,),
+        )
+
+        # then everyone succeeded, and no row of the contact survived anywhere
+        assert not errors_in(results), results
+        assert results[1].outcome == "succeeded", results[1].error
+        assert not SegmentMember.objects.filter(contact_id=contact.pk).exists()
+        assert check_segment_rows() == []
+        for segment in Segment.objects.all():
+            assert segment.member_count == len(member_ids(segment)), segment.name

@@ -12,12 +12,14 @@ follow it, and every writer of links and memberships takes the same order:
 2. for a contact, its segments, by id (segments.notify.lock_segments_of);
 3. the record's row;
 4. with all of them held, the counters drop: segment member counts
-   (segments.notify.forget_contacts), then tag usage (tags.counters.forget_records);
+   (segments.notify.forget_contacts), then tag usage (tags.counters.forget_records,
+   which waits for bulk tagging in progress and removes the record's tag links);
 5. the record is deleted.
 
-Tags and segments come before the record because a new link's or membership's foreign
-key locks the record last (at commit): so no link or membership can appear or vanish
-between the counting and the delete.
+Tags and segments come before the record because a new membership's foreign key locks
+the record last (at commit), and a new tag link locks the record's row (attach) or
+holds off deletes (bulk): so no link or membership can appear or vanish between the
+counting and the delete.
 """
 
 from django.db import transaction

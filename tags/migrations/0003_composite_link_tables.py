@@ -32,12 +32,12 @@ def _rename_pkeys(forward: bool):
 
 def _operations():
     ops = []
-    for name, _lower, _to, m2m in LINKS:
+    for _name, _lower, _to, m2m in LINKS:
         ops.append(migrations.RemoveField(model_name="tag", name=m2m))
     for name, _lower, _to, _m2m in LINKS:
         ops.append(migrations.RenameModel(old_name=name, new_name=f"Legacy{name}"))
     ops.append(migrations.RunPython(_rename_pkeys(True), _rename_pkeys(False)))
-    for name, lower, to, m2m in LINKS:
+    for name, _lower, to, m2m in LINKS:
         ops.append(
             migrations.CreateModel(
                 name=name,

@@ -106,7 +106,7 @@ class TaggedFilterSet(django_filters.FilterSet):
         return queryset
 
     @property
-    def single_tag_count(self) -> int | None:
+    def known_count(self) -> int | None:
         """The exact count when the only filter is one tag: its usage counter."""
         if not self.is_valid():
             return None

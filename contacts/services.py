@@ -8,12 +8,13 @@ contact's match, so it notifies nobody; the counters that mention it drop instea
 The lock order of deleting a record — the contacts, leads and deals services all
 follow it, and every writer of links and memberships takes the same order:
 
-1. the tags on the record, by id (tags.counters.lock_tags_on);
+1. the tags on the record, by id (tags.counters.lock_tags_on, which first waits for
+   bulk tagging in progress);
 2. for a contact, its segments, by id (segments.notify.lock_segments_of);
 3. the record's row;
 4. with all of them held, the counters drop: segment member counts
    (segments.notify.forget_contacts), then tag usage (tags.counters.forget_records,
-   which waits for bulk tagging in progress and removes the record's tag links);
+   which also removes the record's tag links);
 5. the record is deleted.
 
 Tags and segments come before the record because a new membership's foreign key locks

@@ -61,6 +61,8 @@ def seed_demo_tags(first_ids: dict[str, int], count: int) -> int:
     """
     tags = ensure_demo_tags(count)
     by_pk = {tag.pk: tag for tag in tags}
+    for taggable in TAGGABLE_TYPES.values():
+        hold_off_deletes(taggable.model)  # before the tag locks (tags.counters)
     locked = Tag.objects.select_for_update(no_key=True).filter(pk__in=list(by_pk))
     list(locked.order_by("pk").values_list("pk", flat=True))  # the order of tags.services
     added = 0
@@ -74,7 +76,6 @@ def seed_demo_tags(first_ids: dict[str, int], count: int) -> int:
         if not rated:
             continue
         before = dict(Tag.objects.filter(pk__in=by_pk).values_list("pk", taggable.counter))
-        hold_off_deletes(taggable.model)
         links = taggable.link_model._meta.db_table
         records = taggable.model._meta.db_table
         first = first_ids.get(key, 1)

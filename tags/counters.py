@@ -24,7 +24,12 @@ def bump(tag_ids: Iterable[int], counter: str, delta: int) -> None:
 
 
 def lock_tags_on(model: type[Model], records: QuerySet) -> None:
-    """Lock the tags on `records`, by id: a delete takes them before it locks the records."""
+    """Lock the tags on `records`, by id: a delete takes them before it locks the records.
+
+    First it waits for bulk link writes in progress to commit (_link_writes_lock), so
+    that it sees their links and locks their tags too.
+    """
+    _link_writes_lock(model, shared=False)
     links = taggable_type_for(model).link_model.objects.filter(
         record__in=records.order_by().values("pk")
     )
@@ -40,11 +45,13 @@ def _link_writes_lock(model: type[Model], *, shared: bool) -> None:
     """Bulk link writes (shared) against record deletes (exclusive), per record type.
 
     A bulk INSERT … SELECT reads its records without locking them (a foreign key used to,
-    100,000 row locks): a record deleted meanwhile would keep a link. So a delete waits,
-    with its tags and row already locked, for the bulk writes in progress to commit, and
-    sees their links; a bulk write starting later waits for the delete and no longer sees
-    the record. Single attaches lock their record row instead. SQLite runs one writer at
-    a time and needs neither.
+    100,000 row locks): a record deleted meanwhile would keep a link. So a delete first
+    waits for the bulk writes in progress to commit, then locks the tags on its record
+    (theirs included); a bulk write starting later waits for the delete and no longer
+    sees the record. Both take this lock before any tag lock: taken later, a delete
+    holding it could wait for a tag that a bulk write holds while waiting for it.
+    Single attaches lock their record row instead. SQLite runs one writer at a time and
+    needs neither.
     """
     if connection.vendor != "postgresql":
         return
@@ -55,7 +62,7 @@ def _link_writes_lock(model: type[Model], *, shared: bool) -> None:
 
 
 def hold_off_deletes(model: type[Model]) -> None:
-    """Taken by a bulk link write of `model`'s records, after its tag locks."""
+    """Taken by a bulk link write of `model`'s records, before its tag locks."""
     _link_writes_lock(model, shared=True)
 
 
@@ -64,10 +71,9 @@ def forget_records(model: type[Model], records: QuerySet) -> None:
     """Before records are deleted: remove their links and take them off the usage counters.
 
     Exact only once their tags and then the records are locked (lock order:
-    contacts.services); it then waits for bulk link writes in progress (_link_writes_lock).
+    contacts.services; lock_tags_on has also waited for bulk link writes in progress).
     """
     taggable = taggable_type_for(model)
-    _link_writes_lock(model, shared=False)
     links = taggable.link_model.objects.filter(record__in=records.order_by().values("pk"))
     per_tag = (
         links.values("tag_id")

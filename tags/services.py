@@ -251,9 +251,9 @@ def _bulk_tag(
     audit: bool,
 ) -> BulkTagResult:
     add, remove = list(add), list(remove)
-    _lock_in_order(*add, *remove, no_key=True)
     if add:
-        hold_off_deletes(taggable.model)  # the records it reads are not locked
+        hold_off_deletes(taggable.model)  # the records it reads are not locked (tags.counters)
+    _lock_in_order(*add, *remove, no_key=True)
     link_table = taggable.link_model._meta.db_table
     try:
         select_sql, params = _compiled(records)

@@ -135,14 +135,16 @@ class TaggedFilterSet(django_filters.FilterSet):
         """
         related = taggable_type_for(queryset.model).link_model._meta.get_field("record")
         name = related.related_query_name()
-        for n, tag in enumerate(tags):
-            alias = f"tag_link_{n}"
-            condition = Q(**{f"{name}__tag": tag})
-            queryset = queryset.annotate(**{alias: FilteredRelation(name, condition=condition)})
-            queryset = queryset.filter(**{f"{alias}__tag": tag})
-            if n:
-                first = F("tag_link_0__record_created_at")
-                queryset = queryset.filter(**{f"{alias}__record_created_at": first})
+        aliases = {
+            f"tag_link_{n}": FilteredRelation(name, condition=Q(**{f"{name}__tag": tag}))
+            for n, tag in enumerate(tags)
+        }
+        conditions = {f"{alias}__tag": tag for alias, tag in zip(aliases, tags, strict=True)}
+        first = F("tag_link_0__record_created_at")
+        for alias in list(aliases)[1:]:
+            conditions[f"{alias}__record_created_at"] = first
+        # One filter() call: a later one would join the first alias's table again.
+        queryset = queryset.annotate(**aliases).filter(**conditions)
         self._joined_tags = len(tags)
         return queryset
 

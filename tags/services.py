@@ -255,6 +255,10 @@ def _bulk_tag(
         hold_off_deletes(taggable.model)  # the records it reads are not locked (tags.counters)
     _lock_in_order(*add, *remove, no_key=True)
     link_table = taggable.link_model._meta.db_table
+    # Every writer of a tag's links holds the tag's row lock (_lock_in_order), so NOT EXISTS
+    # sees every link there is: ON CONFLICT, a speculative insertion per row (a quarter of
+    # a 100,000-row add), is only needed when a join may list a record twice.
+    on_conflict = " ON CONFLICT DO NOTHING" if len(records.query.alias_map) > 1 else ""
     try:
         select_sql, params = _compiled(records)
     except EmptyResultSet:  # e.g. `ids: []`: Django knows no row can match, and has no SQL
@@ -281,8 +285,7 @@ def _bulk_tag(
                 f"INSERT INTO {link_table} (tag_id, record_id, record_created_at, created_at) "
                 f"SELECT %s, r.record_pk, r.record_created, %s FROM ({select_sql}) AS r "
                 f"WHERE NOT EXISTS (SELECT 1 FROM {link_table} l "
-                f"WHERE l.tag_id = %s AND l.record_id = r.record_pk) "
-                f"ON CONFLICT DO NOTHING",
+                f"WHERE l.tag_id = %s AND l.record_id = r.record_pk){on_conflict}",
                 [tag.pk, now, *params, tag.pk],
             )
             bump([tag.pk], taggable.counter, count)

@@ -11,7 +11,8 @@ from django.utils import timezone
 from accounts.models import User
 from audit.choices import Action
 from segments.notify import any_live_segment, contacts_changed
-from tags.counters import hold_off_deletes, recount_tags
+from tags.counters import recount_tags
+from tags.locks import hold_off_deletes
 from tags.models import Tag
 from tags.records import TAGGABLE_TYPES
 from tags.services import create_tag, record_bulk_tagging
@@ -62,7 +63,7 @@ def seed_demo_tags(first_ids: dict[str, int], count: int) -> int:
     tags = ensure_demo_tags(count)
     by_pk = {tag.pk: tag for tag in tags}
     for taggable in TAGGABLE_TYPES.values():
-        hold_off_deletes(taggable.model)  # before the tag locks (tags.counters)
+        hold_off_deletes(taggable.model)  # before the tag locks (tags.locks)
     locked = Tag.objects.select_for_update(no_key=True).filter(pk__in=list(by_pk))
     list(locked.order_by("pk").values_list("pk", flat=True))  # the order of tags.services
     added = 0

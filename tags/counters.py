@@ -10,10 +10,11 @@ this is where a record's delete keeps them from outliving it.
 
 from collections.abc import Iterable
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, F, Model, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from tags.locks import wait_for_link_writes
 from tags.models import Tag
 from tags.records import TAGGABLE_TYPES, taggable_type_for
 
@@ -26,44 +27,15 @@ def bump(tag_ids: Iterable[int], counter: str, delta: int) -> None:
 def lock_tags_on(model: type[Model], records: QuerySet) -> None:
     """Lock the tags on `records`, by id: a delete takes them before it locks the records.
 
-    First it waits for bulk link writes in progress to commit (_link_writes_lock), so
+    First it waits for bulk link writes in progress to commit (tags.locks), so
     that it sees their links and locks their tags too.
     """
-    _link_writes_lock(model, shared=False)
+    wait_for_link_writes(model)
     links = taggable_type_for(model).link_model.objects.filter(
         record__in=records.order_by().values("pk")
     )
     tags = Tag.objects.select_for_update(no_key=True).filter(pk__in=links.values("tag_id"))
     list(tags.order_by("pk").values_list("pk", flat=True))
-
-
-# The first key of the advisory locks below (PostgreSQL): "tag links of a record type".
-LINK_WRITES_LOCK = 0x7461_6773  # "tags"
-
-
-def _link_writes_lock(model: type[Model], *, shared: bool) -> None:
-    """Bulk link writes (shared) against record deletes (exclusive), per record type.
-
-    A bulk INSERT … SELECT reads its records without locking them (a foreign key used to,
-    100,000 row locks): a record deleted meanwhile would keep a link. So a delete first
-    waits for the bulk writes in progress to commit, then locks the tags on its record
-    (theirs included); a bulk write starting later waits for the delete and no longer
-    sees the record. Both take this lock before any tag lock: taken later, a delete
-    holding it could wait for a tag that a bulk write holds while waiting for it.
-    Single attaches lock their record row instead. SQLite runs one writer at a time and
-    needs neither.
-    """
-    if connection.vendor != "postgresql":
-        return
-    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-    key = list(TAGGABLE_TYPES).index(taggable_type_for(model).key)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {function}(%s, %s)", [LINK_WRITES_LOCK, key])
-
-
-def hold_off_deletes(model: type[Model]) -> None:
-    """Taken by a bulk link write of `model`'s records, before its tag locks."""
-    _link_writes_lock(model, shared=True)
 
 
 @transaction.atomic

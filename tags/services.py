@@ -21,7 +21,8 @@ from contacts.models import Contact
 from segments.notify import any_live_segment, contacts_changed
 from segments.references import SegmentInUse, ensure_unused
 from tags.colors import palette_color_for
-from tags.counters import bump, hold_off_deletes, recount_tags
+from tags.counters import bump, recount_tags
+from tags.locks import hold_off_deletes
 from tags.models import Tag, validate_tag_name
 from tags.records import TAGGABLE_TYPES, TaggableType, taggable_type_for
 
@@ -252,7 +253,7 @@ def _bulk_tag(
 ) -> BulkTagResult:
     add, remove = list(add), list(remove)
     if add:
-        hold_off_deletes(taggable.model)  # the records it reads are not locked (tags.counters)
+        hold_off_deletes(taggable.model)  # the records it reads are not locked (tags.locks)
     _lock_in_order(*add, *remove, no_key=True)
     link_table = taggable.link_model._meta.db_table
     # Every writer of a tag's links holds the tag's row lock (_lock_in_order), so NOT EXISTS

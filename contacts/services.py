@@ -9,16 +9,19 @@ notifies nobody; the counters that mention it drop instead.
 The lock order of deleting a record — the contacts, leads and deals services all
 follow it, and every writer of links and memberships takes the same order:
 
-1. the tags on the record, by id (tags.counters.lock_tags_on);
+1. the tags on the record, by id (tags.counters.lock_tags_on, which first waits for
+   bulk tagging in progress);
 2. for a contact, its segments, by id (segments.notify.lock_segments_of);
 3. the record's row;
 4. with all of them held, the counters drop: segment member counts
-   (segments.notify.forget_contacts), then tag usage (tags.counters.forget_records);
+   (segments.notify.forget_contacts), then tag usage (tags.counters.forget_records,
+   which also removes the record's tag links);
 5. the record is deleted.
 
-Tags and segments come before the record because a new link's or membership's foreign
-key locks the record last (at commit): so no link or membership can appear or vanish
-between the counting and the delete.
+Tags and segments come before the record because a new membership's foreign key locks
+the record last (at commit), and a new tag link locks the record's row (attach) or
+holds off deletes (bulk): so no link or membership can appear or vanish between the
+counting and the delete.
 """
 
 from django.db import transaction

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views import View
 
 from core.htmx import is_partial
-from core.paging import MAX_PAGE, fetch_page, positive_int
+from core.paging import MAX_PAGE, BadCursor, fetch_page, positive_int
 
 LIST_PAGE_SIZE = 50
 
@@ -72,17 +72,33 @@ class ObjectListView(ModelPermissionMixin, View):
         count_rows = filterset.count_qs if valid else None
         rows = self.prepare_rows(rows, request)
         number = positive_int(request.GET.get("page"), 1, MAX_PAGE)
-        page = fetch_page(rows, number, LIST_PAGE_SIZE, count_queryset=count_rows)
+        # A filter that knows its exact count cheaply (one tag: its usage counter) says so.
+        known_count = getattr(filterset, "known_count", None) if valid else None
+        status, cursor_error = 200, ""
+        try:
+            page = fetch_page(
+                rows,
+                number,
+                LIST_PAGE_SIZE,
+                count_queryset=count_rows,
+                cursor=request.GET.get("cursor") or None,
+                keyset=True,
+                known_count=known_count,
+            )
+        except BadCursor as error:
+            status, cursor_error = 400, str(error)
+            page = fetch_page(self.queryset.none(), 1, LIST_PAGE_SIZE)
         context = {
             **model_context(self.model, request.user),
             "filterset": filterset,
             "page": page,
             "table_template": self.table_template,
             "ordering": request.GET.get("ordering", ""),
+            "cursor_error": cursor_error,
             **self.get_list_context(request),
         }
-        partial = is_partial(request)
-        return render(request, self.results_template if partial else self.template_name, context)
+        template = self.results_template if is_partial(request) else self.template_name
+        return render(request, template, context, status=status)
 
 
 class ObjectDetailView(ModelPermissionMixin, View):

@@ -3,7 +3,9 @@
 The counters are kept in the same transaction as the links (tags.services bumps them
 as it attaches and detaches). Record apps call `lock_tags_on` and `forget_records`
 before they delete a record, in the lock order written in contacts.services; it is
-the one thing of tags that a record app below it needs.
+the one thing of tags that a record app below it needs. `forget_records` also removes
+the record's links: link rows have no database foreign key (tags.models.TagLink), so
+this is where a record's delete keeps them from outliving it.
 """
 
 from collections.abc import Iterable
@@ -12,6 +14,7 @@ from django.db import transaction
 from django.db.models import Count, F, Model, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from tags.locks import wait_for_link_writes
 from tags.models import Tag
 from tags.records import TAGGABLE_TYPES, taggable_type_for
 
@@ -22,7 +25,12 @@ def bump(tag_ids: Iterable[int], counter: str, delta: int) -> None:
 
 
 def lock_tags_on(model: type[Model], records: QuerySet) -> None:
-    """Lock the tags on `records`, by id: a delete takes them before it locks the records."""
+    """Lock the tags on `records`, by id: a delete takes them before it locks the records.
+
+    First it waits for bulk link writes in progress to commit (tags.locks), so
+    that it sees their links and locks their tags too.
+    """
+    wait_for_link_writes(model)
     links = taggable_type_for(model).link_model.objects.filter(
         record__in=records.order_by().values("pk")
     )
@@ -32,19 +40,21 @@ def lock_tags_on(model: type[Model], records: QuerySet) -> None:
 
 @transaction.atomic
 def forget_records(model: type[Model], records: QuerySet) -> None:
-    """Before records are deleted: take their links off the usage counters.
+    """Before records are deleted: remove their links and take them off the usage counters.
 
-    Exact only once their tags and then the records are locked (lock order: contacts.services).
+    Exact only once their tags and then the records are locked (lock order:
+    contacts.services; lock_tags_on has also waited for bulk link writes in progress).
     """
     taggable = taggable_type_for(model)
+    links = taggable.link_model.objects.filter(record__in=records.order_by().values("pk"))
     per_tag = (
-        taggable.link_model.objects.filter(record__in=records.order_by().values("pk"))
-        .values("tag_id")
-        .annotate(n=Count("id"))
+        links.values("tag_id")
+        .annotate(n=Count("*"))
         .order_by("tag_id")  # counters are updated in id order, as _lock_in_order takes them
     )
     for row in per_tag:
         bump([row["tag_id"]], taggable.counter, -row["n"])
+    links.delete()
 
 
 @transaction.atomic
@@ -57,7 +67,7 @@ def recount_tags(tag_ids: Iterable[int] | None = None) -> None:
             taggable.link_model.objects.filter(tag=OuterRef("pk"))
             .order_by()
             .values("tag")
-            .annotate(n=Count("id"))
+            .annotate(n=Count("*"))
             .values("n")
         )
         updates[taggable.counter] = Coalesce(Subquery(counted), 0)

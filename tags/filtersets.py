@@ -3,8 +3,12 @@
 `?tag=<id or slug>` (repeatable) with `tag_match=all|any|none` (default all), and
 `?tagged=false` for records with no tag at all.
 
-Two SQL forms select the same rows, and which is fast depends on how common the
-tag is — SQLite's planner cannot tell, so the usage counters choose:
+In list order (newest first, the default), "all of" joins the link rows of each tag
+and sorts by the link's copy of the record's created_at: a page is a short range of
+the link index (tag, record_created_at DESC, record DESC), and the planner merges the
+tags' ranges for two or more (`_join_in_list_order`). Other orders use two SQL forms
+that select the same rows; which is fast depends on how common the tag is — SQLite's
+planner cannot tell, so the usage counters choose:
 - `EXISTS (link for this record and tag)`: the list is read in its sort order and
   each row probed; best for a page of a common tag (few probes per match);
 - `id IN (SELECT record_id FROM link WHERE tag_id …)`: driven by the (tag, record)
@@ -13,7 +17,7 @@ tag is — SQLite's planner cannot tell, so the usage counters choose:
 
 import django_filters
 from django import forms
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, FilteredRelation, Max, OuterRef, Q, QuerySet
 from drf_spectacular.plumbing import build_array_type, build_basic_type
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -84,6 +88,65 @@ class TaggedFilterSet(django_filters.FilterSet):
     # Below this share of the records, a tag's rows are found from the link index.
     RARE_TAG_SHARE = 0.02
     _counting = False
+    _joined_tags = 0  # how many tags _join_in_list_order joined
+    # The orderings served by the link index: none asked (the models' default) or newest.
+    LINK_ORDERINGS = (None, (), ("-created_at",))
+    # The list-order columns of the first joined link, as annotations the page sorts on
+    # (core.paging keys its cursors on them).
+    LIST_ORDER = ("-tag_list_created", "-tag_list_record")
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        self._joined_tags = 0
+        queryset = super().filter_queryset(queryset)
+        if self._joined_tags:
+            queryset = queryset.annotate(
+                tag_list_created=F("tag_link_0__record_created_at"),
+                tag_list_record=F("tag_link_0__record_id"),
+            ).order_by(*self.LIST_ORDER)
+        return queryset
+
+    @property
+    def known_count(self) -> int | None:
+        """The exact count when the only filter is one tag: its usage counter."""
+        if not self.is_valid():
+            return None
+        data = self.form.cleaned_data
+        tags = data.get("tag") or []
+        others = {
+            name: value
+            for name, value in data.items()
+            if name not in ("tag", "tag_match", "ordering") and value not in (None, "", [])
+        }
+        if len(tags) != 1 or others or data.get("tag_match") == "none":
+            return None
+        return getattr(tags[0], taggable_type_for(self.queryset.model).counter)
+
+    def _in_list_order(self) -> bool:
+        ordering = self.form.cleaned_data.get("ordering")
+        return not self._counting and (tuple(ordering) if ordering else None) in (
+            self.LINK_ORDERINGS
+        )
+
+    def _join_in_list_order(self, queryset: QuerySet, tags: list[Tag]) -> QuerySet:
+        """Records carrying every one of `tags`, each tag's links joined under its own alias.
+
+        Joined also on record_created_at, the planner sees that the tags' link ranges are
+        sorted alike and merges them; the first alias gives the list order.
+        """
+        related = taggable_type_for(queryset.model).link_model._meta.get_field("record")
+        name = related.related_query_name()
+        aliases = {
+            f"tag_link_{n}": FilteredRelation(name, condition=Q(**{f"{name}__tag": tag}))
+            for n, tag in enumerate(tags)
+        }
+        conditions = {f"{alias}__tag": tag for alias, tag in zip(aliases, tags, strict=True)}
+        first = F("tag_link_0__record_created_at")
+        for alias in list(aliases)[1:]:
+            conditions[f"{alias}__record_created_at"] = first
+        # One filter() call: a later one would join the first alias's table again.
+        queryset = queryset.annotate(**aliases).filter(**conditions)
+        self._joined_tags = len(tags)
+        return queryset
 
     @property
     def count_qs(self) -> QuerySet:
@@ -121,12 +184,15 @@ class TaggedFilterSet(django_filters.FilterSet):
         if not tags:
             return queryset
         match = self.form.cleaned_data.get("tag_match") or "all"
+        counter = taggable_type_for(queryset.model).counter
+        if (match == "all" or (len(tags) == 1 and match == "any")) and self._in_list_order():
+            rarest_first = sorted(tags, key=lambda tag: getattr(tag, counter))
+            return self._join_in_list_order(queryset, rarest_first)
         if match == "any":
             return queryset.filter(self._carrying(queryset, tags))
         if match == "none":
             return queryset.exclude(pk__in=self._tagged_ids(queryset, tags))
         # All of: the rarest tag first, so the database narrows the rows soonest.
-        counter = taggable_type_for(queryset.model).counter
         for tag in sorted(tags, key=lambda tag: getattr(tag, counter)):
             queryset = queryset.filter(self._carrying(queryset, [tag]))
         return queryset

@@ -80,11 +80,46 @@ class Tag(models.Model):
         return self.contacts_count + self.leads_count + self.deals_count
 
 
-class TagLink(models.Model):
-    """One tag on one record. Subclasses name the record's foreign key `record`."""
+class TagLinkManager(models.Manager):
+    def bulk_create(self, objs, *args, **kwargs):
+        """Links made in bulk outside tags.services (tests, the bench) get the record's
+        created_at too; the services write it in their own SQL."""
+        objs = list(objs)
+        missing = [obj for obj in objs if obj.record_created_at is None]
+        uncached = {obj.record_id for obj in missing if not obj.__class__.record.is_cached(obj)}
+        created = dict(
+            self.model.record.field.related_model.objects.filter(pk__in=uncached).values_list(
+                "pk", "created_at"
+            )
+        )
+        for obj in missing:
+            record = obj.record if obj.record_id not in created else None
+            obj.record_created_at = created.get(obj.record_id) or record.created_at
+        return super().bulk_create(objs, *args, **kwargs)
 
-    tag = models.ForeignKey(Tag, on_delete=models.CASCADE)
+
+class TagLink(models.Model):
+    """One tag on one record. Subclasses name the record's foreign key `record`.
+
+    The key is (tag, record); a reverse index (record, tag) serves a record's own tags.
+    `record_created_at` is the record's created_at, copied (it never changes) so that a
+    tag's records come in list order, newest first, from one index range
+    (tag, record_created_at DESC, record DESC): any page of a tag filter is short.
+
+    No foreign key in the database: a link row insert would otherwise lock its record
+    and its tag (most of a bulk add's time). The application keeps them exact, in one
+    place each: a record's delete service removes its links (tags.counters.forget_records),
+    a tag's merge and delete remove the tag's (tags.services), and
+    tags.integrity.check_tag_links finds and repairs orphans. The ORM's CASCADE stays
+    as the net for deletes outside the services (tests, a shell).
+    """
+
+    pk = models.CompositePrimaryKey("tag", "record")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, db_constraint=False, db_index=False)
+    record_created_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TagLinkManager()
 
     class Meta:
         abstract = True
@@ -92,29 +127,50 @@ class TagLink(models.Model):
     def __str__(self) -> str:
         return f"{self.tag} on {self.record}"
 
+    def save(self, *args, **kwargs):
+        if self.record_created_at is None:
+            self.record_created_at = self.record.created_at
+        super().save(*args, **kwargs)
+
+
+def link_meta(prefix: str) -> dict:
+    """The Meta options every link model shares, its index names starting with `prefix`."""
+    return {
+        "ordering": ["tag_id", "record_id"],
+        "indexes": [
+            models.Index(fields=["record", "tag"], name=f"{prefix}_record_tag_idx"),
+            models.Index(
+                fields=["tag", "-record_created_at", "-record"], name=f"{prefix}_tag_order_idx"
+            ),
+        ],
+    }
+
 
 class ContactTag(TagLink):
-    record = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE)
+    record = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, db_constraint=False, db_index=False
+    )
 
     class Meta:
-        ordering = ["id"]
-        constraints = [models.UniqueConstraint(fields=["record", "tag"], name="contacttag_unique")]
-        indexes = [models.Index(fields=["tag", "record"], name="contacttag_tag_record_idx")]
+        ordering = link_meta("contacttag")["ordering"]
+        indexes = link_meta("contacttag")["indexes"]
 
 
 class LeadTag(TagLink):
-    record = models.ForeignKey("leads.Lead", on_delete=models.CASCADE)
+    record = models.ForeignKey(
+        "leads.Lead", on_delete=models.CASCADE, db_constraint=False, db_index=False
+    )
 
     class Meta:
-        ordering = ["id"]
-        constraints = [models.UniqueConstraint(fields=["record", "tag"], name="leadtag_unique")]
-        indexes = [models.Index(fields=["tag", "record"], name="leadtag_tag_record_idx")]
+        ordering = link_meta("leadtag")["ordering"]
+        indexes = link_meta("leadtag")["indexes"]
 
 
 class DealTag(TagLink):
-    record = models.ForeignKey("deals.Deal", on_delete=models.CASCADE)
+    record = models.ForeignKey(
+        "deals.Deal", on_delete=models.CASCADE, db_constraint=False, db_index=False
+    )
 
     class Meta:
-        ordering = ["id"]
-        constraints = [models.UniqueConstraint(fields=["record", "tag"], name="dealtag_unique")]
-        indexes = [models.Index(fields=["tag", "record"], name="dealtag_tag_record_idx")]
+        ordering = link_meta("dealtag")["ordering"]
+        indexes = link_meta("dealtag")["indexes"]

@@ -15,10 +15,13 @@ from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.htmx import is_partial
 from core.paging import MAX_PAGE, fetch_page, positive_int
+from core.templatetags.cohort_format import day
 from tags import services
 from tags.colors import palette_color_for
 from tags.forms import NAME_REQUIRED, BulkTagForm, TagForm, TagMergeForm
@@ -31,7 +34,7 @@ from tags.records import (
     taggable_or_404,
     taggable_type_for,
 )
-from tags.templatetags.tag_chips import record_tags_context, suggestion
+from tags.templatetags.tag_chips import list_chip, record_tags_context, suggestion
 
 TAG_PAGE_SIZE = 100
 SUGGESTION_LIMIT = 10
@@ -63,14 +66,54 @@ def tag_list(request: HttpRequest) -> HttpResponse:
     if search:
         tags = tags.filter(name__icontains=search)
     page = fetch_page(tags, positive_int(request.GET.get("page"), 1, MAX_PAGE), TAG_PAGE_SIZE)
+    can_manage = request.user.has_perm("tags.manage_tag")
     context = {
         "page": page,
+        "rows": tag_table_rows(page.rows, can_manage=can_manage),
         "search": search,
         "ordering": ordering if ordering in TAG_ORDERINGS else "",
-        "can_manage": request.user.has_perm("tags.manage_tag"),
+        "can_manage": can_manage,
     }
     partial = is_partial(request)
     return render(request, "tags/_tag_results.html" if partial else "tags/tag_list.html", context)
+
+
+def tag_table_rows(tags: list[Tag], *, can_manage: bool) -> list[str]:
+    """The tags table's rows as markup, built in Python: as template nodes, 100 rows were
+    ~2,000 variable lookups and 600 number localisations, most of the page's time."""
+    lists = {key: reverse(f"{key[:-1]}_list") for key in ("contacts", "leads", "deals")}
+    rows = []
+    for tag in tags:
+        name = conditional_escape(tag.name)
+        cells = [list_chip(tag, lists["contacts"])]
+        if tag.description:
+            description = conditional_escape(tag.description)
+            cells.append(f'<div class="muted tag-description">{description}</div>')
+        counts = "".join(
+            f'<td class="num"><a href="{lists[key]}?tag={tag.pk}" '
+            f'aria-label="{n} {key} tagged {name}">{n:,}</a></td>'
+            for key, n in (
+                ("contacts", tag.contacts_count),
+                ("leads", tag.leads_count),
+                ("deals", tag.deals_count),
+            )
+        )
+        actions = (
+            f'<td class="row-actions">\n        <a href="{tag.get_absolute_url()}">Edit</a>\n'
+            f'        <a href="{tag.merge_url}">Merge</a>\n'
+            f'        <a class="danger" href="{tag.delete_url}">Delete</a>\n      </td>'
+            if can_manage
+            else ""
+        )
+        rows.append(
+            mark_safe(  # every value above is escaped or our own
+                f"<tr>\n      <td>{''.join(cells)}</td>\n      {counts}\n"
+                f'      <td class="num"><strong>{tag.total_count:,}</strong></td>\n'
+                f'      <td class="muted hide-sm">{day(tag.created_at)}</td>\n'
+                f"      {actions}\n    </tr>"
+            )
+        )
+    return rows
 
 
 def _save_tag(request: HttpRequest, tag: Tag | None) -> HttpResponse:

@@ -2,7 +2,23 @@
 
 from django.db import transaction
 from django.db.models import Model
+from django_filters import utils
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import viewsets
+
+
+class RecordFilterBackend(DjangoFilterBackend):
+    """The FilterSet's filtering; an exact count it knows cheaply (`known_count`, e.g. a
+    single tag's usage counter) is left on the view for the pagination."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid() and self.raise_exception:
+            raise utils.translate_validation(filterset.errors)
+        view.known_count = getattr(filterset, "known_count", None)
+        return filterset.qs
 
 
 class RecordViewSet(viewsets.ModelViewSet):
@@ -13,6 +29,8 @@ class RecordViewSet(viewsets.ModelViewSet):
     """
 
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+    filter_backends = [RecordFilterBackend]
+    known_count: int | None = None
 
     def save_record(self, record: Model) -> Model:
         record.save()

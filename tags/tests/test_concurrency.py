@@ -201,3 +201,31 @@ def test_imports_tagging_at_once_neither_deadlock_nor_fail_on_a_new_tag(db, admi
     alpha.refresh_from_db()
     beta.refresh_from_db()
     assert alpha.contacts_count == beta.contacts_count == 120
+
+
+def test_deleting_records_while_bulk_tagging_them_leaves_no_orphan_link(db):
+    # The bulk INSERT … SELECT does not lock the records it reads (no foreign key): the
+    # deletes wait for it instead, under their lock order (tags.counters).
+    from tags.integrity import check_tag_links
+
+    tag = services.create_tag("bulk-vs-delete")
+    for round_number in range(4):
+        contacts = make_contacts(30, f"B{round_number}-")
+        doomed = contacts[::3]
+
+        def delete(contact):
+            def run():
+                time.sleep(random.uniform(0, 0.01))
+                return delete_contact(Contact.objects.get(pk=contact.pk))
+
+            return run
+
+        def bulk(ids=tuple(c.pk for c in contacts)):
+            return services.bulk_tag(CONTACTS, Contact.objects.filter(pk__in=ids), add=[tag])
+
+        results = in_threads(bulk, *[delete(c) for c in doomed])
+
+        assert not errors_in(results), [str(r) for r in errors_in(results)]
+        assert check_tag_links().ok, check_tag_links().lines()
+        assert_counters_exact()
+        services.bulk_tag(CONTACTS, Contact.objects.all(), remove=[tag])

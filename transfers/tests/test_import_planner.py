@@ -64,6 +64,13 @@ def test_without_fresh_statistics_every_new_link_scans_the_contacts_table(
     planner_that_thinks_contacts_is_tiny, admin_user, monkeypatch
 ):
     # The control: the trap is really set (otherwise the next test would prove nothing).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM pg_constraint WHERE contype = 'f' AND conrelid = %s::regclass",
+            [ContactTag._meta.db_table],
+        )
+        if cursor.fetchone() is None:
+            pytest.skip("tag links have no foreign key since #14: no check left to plan badly")
     monkeypatch.setattr(services, "STATISTICS_REFRESH_AFTER", 10 * ROWS)
     plan = import_csv("contacts", _csv("before"), user=admin_user, dry_run=False)
 

@@ -6,8 +6,14 @@ guard itself (no foreign key constraint, for speed). Add an app's check here.
 """
 
 from segments.integrity import check_segment_rows
+from tags.integrity import check_tag_links
+
+
+def check_tag_link_rows(*, repair: bool = False) -> list:
+    return check_tag_links(repair=repair).findings()
+
 
 CHECKS = [
     check_segment_rows,
-    # tags: its link rows (tags.integrity.check_tag_links) once they lose their constraints.
+    check_tag_link_rows,
 ]

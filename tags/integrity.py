@@ -5,6 +5,8 @@ them with their record or tag. This check is the net under that rule: `manage.py
 check_integrity` calls `check_tag_links`, and so can anyone with a plain function call.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -32,13 +34,10 @@ class TagLinkReport:
     def ok(self) -> bool:
         return self.problems == 0
 
-    def lines(self) -> list[str]:
-        """What a command prints: one line per kind of orphan found, or one saying none."""
-        if self.ok:
-            return ["tag links: no orphan link"]
-        verb = "removed" if self.repaired else "found"
+    def findings(self) -> list[LinkFinding]:
+        """One finding per record type and kind of orphan, as check_integrity prints them."""
         return [
-            f"tag links: {n:,} {key} link(s) {why}, {verb}"
+            LinkFinding(f"{key} link(s) {why}", n, self.repaired)
             for why, counts in (
                 ("whose record is gone", self.without_record),
                 ("whose tag is gone", self.without_tag),
@@ -46,6 +45,20 @@ class TagLinkReport:
             for key, n in counts.items()
             if n
         ]
+
+    def lines(self) -> list[str]:
+        """What a command prints: one line per kind of orphan found, or one saying none."""
+        return [str(finding) for finding in self.findings()] or ["tag links: no orphan link"]
+
+
+@dataclass(frozen=True)
+class LinkFinding:
+    what: str
+    count: int
+    repaired: bool = False
+
+    def __str__(self) -> str:
+        return f"tag links: {self.count:,} {self.what}, {'removed' if self.repaired else 'found'}"
 
 
 def check_tag_links(repair: bool = False) -> TagLinkReport:

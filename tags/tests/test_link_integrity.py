@@ -73,3 +73,19 @@ def test_the_check_finds_and_repairs_orphans(linked):
     ]
     assert Tag.objects.get(pk=tags[0].pk).contacts_count == 3
     assert check_tag_links().ok and check_tag_links().lines() == ["tag links: no orphan link"]
+
+
+def test_check_integrity_runs_the_tag_link_check(linked, capsys):
+    from django.core.management import CommandError, call_command
+
+    tags, contacts = linked
+    raw("DELETE FROM contacts_contact WHERE id = %s", [contacts[0].pk])
+
+    with pytest.raises(CommandError, match="2 stray row"):
+        call_command("check_integrity")
+    assert "tag links: 2 contacts link(s) whose record is gone, found" in capsys.readouterr().out
+
+    call_command("check_integrity", "--repair")
+    assert "tag links: 2 contacts link(s) whose record is gone, removed" in capsys.readouterr().out
+    call_command("check_integrity")
+    assert "No stray rows." in capsys.readouterr().out

@@ -128,6 +128,8 @@ def _written_chunks(segment: Segment, on_rows) -> Iterator[str]:
 
 # --- PostgreSQL: one COPY -------------------------------------------------------------------------
 
+# Memory for the export's sorts (members by date, links by member), per sort, in the server.
+EXPORT_WORK_MEM = "64MB"
 # Rows COPY sends (one message each) joined into one chunk of text.
 COPY_ROWS_PER_CHUNK = 2_000
 # COPY's text format escapes these in values; the CSV lines built in SQL hold them raw.
@@ -200,10 +202,15 @@ def _copied_chunks(segment: Segment, using: str, on_rows) -> Iterator[str]:
     owners = json.dumps({str(user.pk): str(user) for user in User.objects.using(using)})
     connection = connections[using]
     rows = 0
-    # The session's zone formats the timestamps (TZH:TZM), for this transaction only.
+    # For this transaction only: the session's zone formats the timestamps (TZH:TZM); the
+    # sorts stay in memory; no JIT (it compiled for 0.2 s of a 2 s export); no parallel
+    # workers (each one aggregated every member's tags again).
     with transaction.atomic(using=using), connection.cursor() as cursor:
         cursor.execute(
-            "SELECT set_config('TimeZone', %s, true)", [timezone.get_current_timezone_name()]
+            "SELECT set_config('TimeZone', %s, true), set_config('work_mem', %s, true), "
+            "set_config('jit', 'off', true), "
+            "set_config('max_parallel_workers_per_gather', '0', true)",
+            [timezone.get_current_timezone_name(), EXPORT_WORK_MEM],
         )
         params = {"owners": owners, "segment": segment.pk}
         with cursor.cursor.copy(f"COPY ({_copy_sql()}) TO STDOUT", params) as copy:

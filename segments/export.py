@@ -1,14 +1,20 @@
 """A segment's members as CSV, streamed: memory stays flat at any size.
 
-Rows are read 2,000 at a time as plain tuples, tags joined in SQL, and written
-in batches. Cells a spreadsheet would run as a formula (starting with = + - @,
-tab or carriage return) get a leading single quote.
+Cells a spreadsheet would run as a formula (starting with = + - @, tab or carriage
+return) get a leading single quote. On PostgreSQL the whole file is one
+`COPY (SELECT …) TO STDOUT`: tags aggregated once by a hash aggregate, cells
+neutralised, quoted and timestamps formatted in SQL, blocks streamed as they come.
+Elsewhere (SQLite) rows are read 2,000 at a time as plain tuples, tags joined in
+SQL, and written in batches by Python's CSV writer. Both give the same bytes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import re
+from collections.abc import Callable, Iterator
 
+from django.db import connections, router, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -94,9 +100,142 @@ def export_rows(segment: Segment) -> Iterator[list[str]]:
         ]
 
 
-def csv_chunks(segment: Segment) -> Iterator[str]:
-    """UTF-8 CSV text in chunks of a few hundred rows, for a StreamingHttpResponse."""
-    return core_csv.csv_chunks(export_rows(segment))
+def csv_chunks(segment: Segment, on_rows: Callable[[int], None] | None = None) -> Iterator[str]:
+    """UTF-8 CSV text in chunks of a few hundred rows or more, for a StreamingHttpResponse.
+
+    `on_rows(n)` is told after each chunk how many member rows have been written so far.
+    """
+    using = router.db_for_read(SegmentMember)
+    if connections[using].vendor == "postgresql":
+        return _copied_chunks(segment, using, on_rows)
+    return _written_chunks(segment, on_rows)
+
+
+def _written_chunks(segment: Segment, on_rows) -> Iterator[str]:
+    rows = 0
+
+    def counted(source):
+        nonlocal rows
+        for row in source:
+            yield row
+            rows += 1
+
+    for chunk in core_csv.csv_chunks(counted(export_rows(segment))):
+        yield chunk
+        if on_rows:
+            on_rows(max(rows - 1, 0))
+
+
+# --- PostgreSQL: one COPY -------------------------------------------------------------------------
+
+# Memory for the export's sorts (members by date, links by member), per sort, in the server.
+EXPORT_WORK_MEM = "64MB"
+# Rows COPY sends (one message each) joined into one chunk of text.
+COPY_ROWS_PER_CHUNK = 2_000
+# COPY's text format escapes these in values; the CSV lines built in SQL hold them raw.
+_COPY_ESCAPES = {"\\": "\\", "n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "v": "\v"}
+_COPY_ESCAPE = re.compile(r"\\([\\nrtbfv])")
+
+
+def _cell(expression: str) -> str:
+    """SQL making a text value one CSV cell exactly as core.csv.csv_chunks writes it:
+    neutralised (a leading quote before = + - @ tab CR), then quoted as Python's csv
+    module quotes (when it holds a comma, a double quote, CR or LF)."""
+    value = f"coalesce({expression}, '')"
+    neutral = (
+        f"(CASE WHEN left({value}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') "
+        f"THEN '''' || {value} ELSE {value} END)"
+    )
+    return (
+        f"(CASE WHEN {neutral} ~ E'[\",\\r\\n]' "
+        f"THEN '\"' || replace({neutral}, '\"', '\"\"') || '\"' ELSE {neutral} END)"
+    )
+
+
+def _timestamp(expression: str) -> str:
+    """SQL for datetime.isoformat() in the session's zone (microseconds only when not 0)."""
+    return (
+        f"to_char({expression}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
+        f"date_trunc('second', {expression}) = {expression} THEN '' "
+        f"ELSE to_char({expression}, '.US') END || to_char({expression}, 'TZH:TZM')"
+    )
+
+
+def _copy_sql() -> str:
+    members = SegmentMember._meta.db_table
+    contacts = SegmentMember._meta.get_field("contact").related_model._meta.db_table
+    links = ContactTag._meta.db_table
+    tags = ContactTag._meta.get_field("tag").related_model._meta.db_table
+    cells = [
+        "m.contact_id::text",
+        *(_cell(f"c.{column}") for column in ("first_name", "last_name", "email", "phone")),
+        _cell("c.company"),
+        _cell("c.country"),
+        _cell("o.name"),
+        _cell("g.names"),
+        _cell("m.added_how"),
+        _timestamp("m.added_at"),
+    ]
+    # Tag names sorted as sorted_names sorts them (lower case, code point order); the
+    # members' links aggregated once, by hash, instead of one subquery per row.
+    return f"""
+        SELECT concat_ws(',', {", ".join(cells)})
+        FROM {members} m
+        JOIN {contacts} c ON c.id = m.contact_id
+        LEFT JOIN (
+            SELECT key::bigint AS id, value AS name FROM jsonb_each_text(%(owners)s::jsonb)
+        ) o ON o.id = c.owner_id
+        LEFT JOIN (
+            SELECT l.record_id,
+                string_agg(t.name, '; ' ORDER BY lower(t.name) COLLATE "C") AS names
+            FROM {links} l JOIN {tags} t ON t.id = l.tag_id
+            WHERE l.record_id IN (SELECT contact_id FROM {members} WHERE segment_id = %(segment)s)
+            GROUP BY l.record_id
+        ) g ON g.record_id = m.contact_id
+        WHERE m.segment_id = %(segment)s
+        ORDER BY m.added_at DESC, m.contact_id DESC
+    """
+
+
+def _copied_chunks(segment: Segment, using: str, on_rows) -> Iterator[str]:
+    yield next(core_csv.csv_chunks([HEADER]))
+    owners = json.dumps({str(user.pk): str(user) for user in User.objects.using(using)})
+    connection = connections[using]
+    rows = 0
+    # For this transaction only: the session's zone formats the timestamps (TZH:TZM); the
+    # sorts stay in memory; no JIT (it compiled for 0.2 s of a 2 s export); no parallel
+    # workers (each one aggregated every member's tags again).
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('TimeZone', %s, true), set_config('work_mem', %s, true), "
+            "set_config('jit', 'off', true), "
+            "set_config('max_parallel_workers_per_gather', '0', true)",
+            [timezone.get_current_timezone_name(), EXPORT_WORK_MEM],
+        )
+        params = {"owners": owners, "segment": segment.pk}
+        with cursor.cursor.copy(f"COPY ({_copy_sql()}) TO STDOUT", params) as copy:
+            batch: list = []
+            for block in copy:
+                batch.append(block)
+                if len(batch) == COPY_ROWS_PER_CHUNK:
+                    rows += len(batch)
+                    yield _copy_text(batch)
+                    batch = []
+                    if on_rows:
+                        on_rows(rows)
+            if batch:
+                rows += len(batch)
+                yield _copy_text(batch)
+    if on_rows:
+        on_rows(rows)
+
+
+def _copy_text(blocks: list) -> str:
+    """COPY's text-format lines as the CSV writer's: CRLF ends a line, escapes undone."""
+    text = b"".join(blocks).decode("utf-8").replace("\n", "\r\n")
+    if "\\" in text:
+        text = _COPY_ESCAPE.sub(lambda match: _COPY_ESCAPES[match[1]], text)
+    return text
 
 
 def export_filename(segment: Segment) -> str:

@@ -24,12 +24,11 @@ from django.db.models import Case, DateTimeField, Q, Value, When
 from django.utils import timezone
 
 from accounts.models import User
-from core.csv import csv_chunks
 from jobs import services as jobs
 from jobs.choices import ACTIVE_STATES, JobKind, JobState
 from jobs.models import Job
 from segments.choices import SYNC_INTERVALS, SegmentMode, SyncOutcome, SyncSchedule, SyncStart
-from segments.export import export_filename, export_rows
+from segments.export import csv_chunks, export_filename
 from segments.models import Segment, SyncRun
 from segments.sync import SyncInProgress, sync_segment
 
@@ -214,22 +213,21 @@ def run_export(job: Job, progress: jobs.ProgressReporter) -> dict:
     if segment is None:
         raise jobs.JobFailed("The segment was deleted before its export ran.")
     total = max(segment.member_count, 1)
-    rows = 0
+    members = reported = 0
 
-    def counted(source):
-        nonlocal rows
-        for row in source:
-            yield row
-            rows += 1
-            if rows % EXPORT_PROGRESS_EVERY == 0:
-                progress(f"Exported {rows:,} of about {total:,} members", 99 * rows // total)
+    def counted(rows: int) -> None:  # told after each chunk: the rows written so far
+        nonlocal members, reported
+        members = rows
+        if rows - reported >= EXPORT_PROGRESS_EVERY:
+            reported = rows
+            progress(f"Exported {rows:,} of about {total:,} members", min(99 * rows // total, 99))
 
     path = jobs.job_file(job)
     progress("Exporting members", 0)
+
     with path.open("w", encoding="utf-8", newline="") as file:
-        for chunk in csv_chunks(counted(export_rows(segment))):
+        for chunk in csv_chunks(segment, on_rows=counted):
             file.write(chunk)
-    members = max(rows - 1, 0)  # less the header
     return {
         "rows": members,
         "filename": export_filename(segment),

@@ -201,6 +201,26 @@ WRITES = [
         {"Dee"},
     ),
     Write(
+        "tags.services.attach_tag_by_ids",
+        "attach",
+        _vip,
+        lambda w: tags.services.attach_tag_by_ids(
+            CONTACTS, w.cast["Bob"].pk, w.cast.tags["vip"].pk
+        ),
+        {"Ann", "Dee"},
+        {"Ann", "Bob", "Dee"},
+    ),
+    Write(
+        "tags.services.detach_tag_by_ids",
+        "detach",
+        _vip,
+        lambda w: tags.services.detach_tag_by_ids(
+            CONTACTS, w.cast["Ann"].pk, w.cast.tags["vip"].pk
+        ),
+        {"Ann", "Dee"},
+        {"Dee"},
+    ),
+    Write(
         "tags.services.bulk_tag",
         "add",
         _vip,

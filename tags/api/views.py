@@ -27,6 +27,9 @@ from tags.jobs import request_bulk_tagging
 from tags.models import Tag
 from tags.records import prefetch_tags, taggable_type_for
 
+# The largest id a bigint primary key holds; larger ids in URLs and bodies match nothing.
+MAX_ID = 2**63 - 1
+
 
 class TagViewSet(viewsets.ModelViewSet):
     queryset = Tag.objects.all()
@@ -123,17 +126,49 @@ class TaggedRecordViewSetMixin:
         filter_backends=[],
     )
     def tags(self, request, pk=None):
-        record = self._record(pk)
         if request.method == "GET":
-            return self._tags_response(record)
+            return self._tags_response(self._record(pk))
+        record_id = self._record_id(pk)
         serializer = AttachTagSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        tag = self._resolve_tag(request, serializer.validated_data)
+        if not serializer.is_valid():
+            self._record(pk)  # an unknown record is a 404 before a bad body is a 400
+            raise ValidationError(serializer.errors)
+        data = serializer.validated_data
+        if "tag_id" in data:
+            tag_id = data["tag_id"]
+            if not 0 < tag_id <= MAX_ID:
+                self._record(pk)
+                raise ValidationError({"tag_id": [f"Unknown tag {tag_id}."]})
+        else:
+            self._record(pk)  # before a tag is made for it
+            tag_id = self._resolve_tag(request, data).pk
+        # The busiest write: one statement, no row loaded, the answer read with it.
+        result = services.attach_tag_by_ids(self.taggable_type, record_id, tag_id)
+        if not result.record_found:
+            raise NotFound(self._not_found_message())
+        if not result.tag_found:
+            if "tag_id" in data:
+                raise ValidationError({"tag_id": [f"Unknown tag {tag_id}."]})
+            raise Conflict(  # deleted or merged since it was looked up
+                f"The tag “{data['name'].strip()}” no longer exists (deleted or merged); "
+                f"reload and retry."
+            )
+        chips = [{"id": id_, "name": name, "color": color} for id_, name, color in result.tags]
+        return Response(chips, status=status.HTTP_201_CREATED if result.created else 200)
+
+    def _record_id(self, pk) -> int:
+        """The URL's record id, without loading the record; 404 for what is no id."""
         try:
-            created = services.attach_tag(record, tag)
-        except services.TagError as error:  # deleted or merged since it was looked up
-            raise Conflict(str(error)) from error
-        return self._tags_response(record, status.HTTP_201_CREATED if created else 200)
+            record_id = int(pk)
+        except (TypeError, ValueError):
+            raise NotFound(self._not_found_message()) from None
+        if not 0 < record_id <= MAX_ID:
+            raise NotFound(self._not_found_message())
+        return record_id
+
+    def _not_found_message(self) -> str:
+        # get_object_or_404's own words, as the record's other endpoints answer.
+        return f"No {self.taggable_type.model._meta.object_name} matches the given query."
 
     def _resolve_tag(self, request, data) -> Tag:
         if "tag_id" in data:
@@ -165,9 +200,13 @@ class TaggedRecordViewSetMixin:
         filter_backends=[],
     )
     def detach_tag(self, request, pk=None, tag_id=None):
-        record = self._record(pk)
-        tag = Tag.objects.filter(pk=tag_id).first()
-        if tag is None or not services.detach_tag(record, tag):
+        record_id = self._record_id(pk)
+        tag_pk = int(tag_id)
+        if not (
+            0 < tag_pk <= MAX_ID
+            and services.detach_tag_by_ids(self.taggable_type, record_id, tag_pk)
+        ):
+            self._record(pk)  # an unknown record is its own 404
             raise NotFound(f"Tag {tag_id} is not attached to this record.")
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -78,7 +78,7 @@ def test_the_check_finds_and_repairs_orphans(linked):
 def test_check_integrity_runs_the_tag_link_check(linked, capsys):
     from django.core.management import CommandError, call_command
 
-    tags, contacts = linked
+    _, contacts = linked
     raw("DELETE FROM contacts_contact WHERE id = %s", [contacts[0].pk])
 
     with pytest.raises(CommandError, match="2 stray row"):

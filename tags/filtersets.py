@@ -17,6 +17,7 @@ planner cannot tell, so the usage counters choose:
 
 import django_filters
 from django import forms
+from django.db import connection
 from django.db.models import Exists, F, FilteredRelation, Max, OuterRef, Q, QuerySet
 from drf_spectacular.plumbing import build_array_type, build_basic_type
 from drf_spectacular.types import OpenApiTypes
@@ -173,6 +174,21 @@ class TaggedFilterSet(django_filters.FilterSet):
         link_model = taggable_type_for(queryset.model).link_model
         return Exists(link_model.objects.filter(record=OuterRef("pk"), tag__in=tags))
 
+    def _carrying_none(self, queryset: QuerySet, tags: list[Tag] | None) -> Q:
+        """A condition for records carrying none of `tags` (no tag at all when None).
+
+        An anti-join (NOT EXISTS) on PostgreSQL: NOT IN (subquery) is planned as a subplan
+        that, once the links outgrow work_mem, is probed without a hash for every record
+        (`?tagged=false` took over a minute at 300,000 contacts). SQLite answers NOT IN
+        from a temporary index built once, which beats a probe per record there.
+        """
+        if connection.vendor != "postgresql":
+            return ~Q(pk__in=self._tagged_ids(queryset, tags))
+        links = taggable_type_for(queryset.model).link_model.objects.filter(record=OuterRef("pk"))
+        if tags is not None:
+            links = links.filter(tag__in=tags)
+        return ~Exists(links)
+
     def _tagged_ids(self, queryset: QuerySet, tags: list[Tag] | None = None) -> QuerySet:
         """Ids of records carrying any of `tags` (any tag at all when None)."""
         links = taggable_type_for(queryset.model).link_model.objects.order_by()
@@ -191,7 +207,7 @@ class TaggedFilterSet(django_filters.FilterSet):
         if match == "any":
             return queryset.filter(self._carrying(queryset, tags))
         if match == "none":
-            return queryset.exclude(pk__in=self._tagged_ids(queryset, tags))
+            return queryset.filter(self._carrying_none(queryset, tags))
         # All of: the rarest tag first, so the database narrows the rows soonest.
         for tag in sorted(tags, key=lambda tag: getattr(tag, counter)):
             queryset = queryset.filter(self._carrying(queryset, [tag]))
@@ -200,5 +216,6 @@ class TaggedFilterSet(django_filters.FilterSet):
     def filter_tagged(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
         if value is None:
             return queryset
-        tagged = self._tagged_ids(queryset)
-        return queryset.filter(pk__in=tagged) if value else queryset.exclude(pk__in=tagged)
+        if not value:
+            return queryset.filter(self._carrying_none(queryset, None))
+        return queryset.filter(pk__in=self._tagged_ids(queryset))

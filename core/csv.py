@@ -19,7 +19,9 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# The characters a spreadsheet may read as the start of a formula, the fullwidth forms
+# too (some Excel locales turn ＝ into =).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 ROWS_PER_WRITE = 500
 # Joins tag names inside SQL; tag names cannot contain control characters.
 NAME_SEPARATOR = "\x1f"

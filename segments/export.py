@@ -137,13 +137,19 @@ _COPY_ESCAPES = {"\\": "\\", "n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\
 _COPY_ESCAPE = re.compile(r"\\([\\nrtbfv])")
 
 
+# core.csv's FORMULA_STARTS as SQL literals: chr() for the control characters.
+_FORMULA_STARTS_SQL = ", ".join(
+    f"'{start}'" if start.isprintable() else f"chr({ord(start)})" for start in FORMULA_STARTS
+)
+
+
 def _cell(expression: str) -> str:
     """SQL making a text value one CSV cell exactly as core.csv.csv_chunks writes it:
-    neutralised (a leading quote before = + - @ tab CR), then quoted as Python's csv
+    neutralised (a leading quote before FORMULA_STARTS), then quoted as Python's csv
     module quotes (when it holds a comma, a double quote, CR or LF)."""
     value = f"coalesce({expression}, '')"
     neutral = (
-        f"(CASE WHEN left({value}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') "
+        f"(CASE WHEN left({value}, 1) IN ({_FORMULA_STARTS_SQL}) "
         f"THEN '''' || {value} ELSE {value} END)"
     )
     return (

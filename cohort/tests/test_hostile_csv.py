@@ -29,6 +29,10 @@ FORMULAS = [
     "@SUM(1+9)*cmd|' /C calc'!A0",
     "\t=1+1",
     "\r=1+1",
+    "\uff1d1+1",  # fullwidth =, which some Excel locales read as =
+    "\uff0bcmd|' /C calc'!A0",
+    "\uff0d2+3",
+    "\uff20SUM(1+9)",
 ]
 INERT = ["plain text", "'=already quoted", " =leading space", "a=1", "1-2"]
 

@@ -74,6 +74,7 @@ class ObjectListView(ModelPermissionMixin, View):
         number = positive_int(request.GET.get("page"), 1, MAX_PAGE)
         # A filter that knows its exact count cheaply (one tag: its usage counter) says so.
         known_count = getattr(filterset, "known_count", None) if valid else None
+        anchor_rows = getattr(filterset, "anchor_qs", None) if valid else None
         status, cursor_error = 200, ""
         try:
             page = fetch_page(
@@ -84,6 +85,7 @@ class ObjectListView(ModelPermissionMixin, View):
                 cursor=request.GET.get("cursor") or None,
                 keyset=True,
                 known_count=known_count,
+                anchor_queryset=anchor_rows,
             )
         except BadCursor as error:
             status, cursor_error = 400, str(error)

@@ -80,19 +80,21 @@ def fetch_page(
     cursor: str | None = None,
     keyset: bool = False,
     known_count: int | None = None,
+    anchor_queryset: QuerySet | None = None,
 ) -> PageSlice:
     """Page `number` of `queryset`, or the page a `cursor` points to (BadCursor if it is
     not valid). `count_queryset`, when given, selects the same rows in a form the database
     counts faster (see tags.filtersets); `known_count` is an exact count known already
     (a tag's usage counter). With `keyset`, the page carries cursors for its neighbours
-    when the queryset's order allows it (core.paging.keyset_keys)."""
+    when the queryset's order allows it (core.paging.keyset_keys); `anchor_queryset`, when
+    given, yields the same order's key values faster (see _rows_at)."""
     keys = keyset_keys(queryset) if keyset or cursor else None
     if cursor:
         if keys is None:
             raise BadCursor("This list's order cannot be paged by cursor; use ?page= instead.")
         return _fetch_after(queryset, keys, decode_cursor(cursor, keys), size, known_count)
     offset = (number - 1) * size
-    rows = list(queryset[offset : offset + size + 1])
+    rows = _rows_at(queryset, keys, offset, size + 1, anchor_queryset)
     has_next = len(rows) > size
     rows = rows[:size]
     if known_count is not None:
@@ -113,6 +115,30 @@ def fetch_page(
         if keys and rows and number > 1
         else None,
     )
+
+
+def _rows_at(
+    queryset: QuerySet,
+    keys: list["Key"] | None,
+    offset: int,
+    limit: int,
+    anchor_queryset: QuerySet | None,
+) -> list:
+    """`limit` rows from `offset` on. A page past the first, when the order has keys, is
+    found in two steps: the key values of its first row (the OFFSET walks an index of
+    the key columns only, never the rows' other columns or joins), then the page read
+    from there like a cursor's. A plain OFFSET fetched and joined every skipped row:
+    page 100 of a tag's contacts read 5,000 contact rows, in parallel workers, for 50."""
+    if not keys or offset == 0:
+        return list(queryset[offset : offset + limit])
+    names = [key.name for key in keys]
+    source = queryset if anchor_queryset is None else anchor_queryset
+    anchor = list(
+        source.order_by(*(key.term for key in keys)).values_list(*names)[offset : offset + 1]
+    )
+    if not anchor:
+        return []
+    return list(queryset.filter(_after(keys, list(anchor[0]), True, inclusive=True))[:limit])
 
 
 # --- keyset paging -----------------------------------------------------------------------
@@ -220,8 +246,9 @@ def decode_cursor(token: str, keys: list[Key]) -> Cursor:
     return Cursor(values, forward, max(number, 1))
 
 
-def _after(keys: list[Key], values: list, forward: bool) -> Q:
-    """Rows strictly after (forward) or before the cursor's row, in the keys' order.
+def _after(keys: list[Key], values: list, forward: bool, *, inclusive: bool = False) -> Q:
+    """Rows strictly after (forward) or before the cursor's row, in the keys' order, and
+    the row itself if `inclusive`.
 
     The first key's non-strict bound comes first: it is an index range; the rest only
     settles ties."""
@@ -236,6 +263,8 @@ def _after(keys: list[Key], values: list, forward: bool) -> Q:
     for i, key in enumerate(keys):
         step = Q(**{f"{k.name}": v for k, v in zip(keys[:i], values[:i], strict=True)})
         condition |= step & Q(**{f"{key.name}__{beyond(key)}": values[i]})
+    if inclusive:
+        condition |= Q(**{key.name: value for key, value in zip(keys, values, strict=True)})
     return Q(**{f"{keys[0].name}__{reached(keys[0])}": values[0]}) & condition
 
 

@@ -46,6 +46,7 @@ class CappedCountPagination(BasePagination):
                 cursor=cursor,
                 keyset=True,
                 known_count=getattr(view, "known_count", None),
+                anchor_queryset=getattr(view, "anchor_queryset", None),
             )
         except BadCursor as error:
             raise ValidationError({self.cursor_query_param: [str(error)]}) from None

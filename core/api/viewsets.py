@@ -9,7 +9,8 @@ from rest_framework import viewsets
 
 class RecordFilterBackend(DjangoFilterBackend):
     """The FilterSet's filtering; an exact count it knows cheaply (`known_count`, e.g. a
-    single tag's usage counter) is left on the view for the pagination."""
+    single tag's usage counter) and a faster source of page keys (`anchor_qs`) are left
+    on the view for the pagination."""
 
     def filter_queryset(self, request, queryset, view):
         filterset = self.get_filterset(request, queryset, view)
@@ -18,6 +19,7 @@ class RecordFilterBackend(DjangoFilterBackend):
         if not filterset.is_valid() and self.raise_exception:
             raise utils.translate_validation(filterset.errors)
         view.known_count = getattr(filterset, "known_count", None)
+        view.anchor_queryset = getattr(filterset, "anchor_qs", None)
         return filterset.qs
 
 
@@ -31,6 +33,7 @@ class RecordViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
     filter_backends = [RecordFilterBackend]
     known_count: int | None = None
+    anchor_queryset = None
 
     def save_record(self, record: Model) -> Model:
         record.save()

@@ -143,18 +143,26 @@ _FORMULA_STARTS_SQL = ", ".join(
 )
 
 
-def _cell(expression: str) -> str:
-    """SQL making a text value one CSV cell exactly as core.csv.csv_chunks writes it:
-    neutralised (a leading quote before FORMULA_STARTS), then quoted as Python's csv
-    module quotes (when it holds a comma, a double quote, CR or LF)."""
+def _neutral(expression: str) -> str:
+    """SQL for a text value neutralised as core.csv.csv_chunks writes it: a leading quote
+    before FORMULA_STARTS; '' for NULL."""
     value = f"coalesce({expression}, '')"
-    neutral = (
+    return (
         f"(CASE WHEN left({value}, 1) IN ({_FORMULA_STARTS_SQL}) "
         f"THEN '''' || {value} ELSE {value} END)"
     )
+
+
+def _quoted(column: str) -> str:
+    """SQL quoting a neutralised column as Python's csv module quotes: when it holds a
+    comma, a double quote, CR or LF (four strpos scans: cheaper than a regular
+    expression, run for every cell of every row)."""
+    holds = " OR ".join(
+        f"strpos({column}, {char}) > 0" for char in ("','", "'\"'", "chr(13)", "chr(10)")
+    )
     return (
-        f"(CASE WHEN {neutral} ~ E'[\",\\r\\n]' "
-        f"THEN '\"' || replace({neutral}, '\"', '\"\"') || '\"' ELSE {neutral} END)"
+        f"(CASE WHEN {holds} THEN '\"' || replace({column}, '\"', '\"\"') || '\"' "
+        f"ELSE {column} END)"
     )
 
 
@@ -167,39 +175,56 @@ def _timestamp(expression: str) -> str:
     )
 
 
+# The text cells of a row: the inner query's column, and its source.
+_TEXT_CELLS = [
+    ("first_name", "c.first_name"),
+    ("last_name", "c.last_name"),
+    ("email", "c.email"),
+    ("phone", "c.phone"),
+    ("company", "c.company"),
+    ("country", "c.country"),
+    ("owner", "o.name"),
+    ("tags", "g.names"),
+    ("added_how", "m.added_how"),
+]
+
+
 def _copy_sql() -> str:
     members = SegmentMember._meta.db_table
     contacts = SegmentMember._meta.get_field("contact").related_model._meta.db_table
     links = ContactTag._meta.db_table
     tags = ContactTag._meta.get_field("tag").related_model._meta.db_table
+    neutral = ", ".join(f"{_neutral(source)} AS {name}" for name, source in _TEXT_CELLS)
     cells = [
-        "m.contact_id::text",
-        *(_cell(f"c.{column}") for column in ("first_name", "last_name", "email", "phone")),
-        _cell("c.company"),
-        _cell("c.country"),
-        _cell("o.name"),
-        _cell("g.names"),
-        _cell("m.added_how"),
-        _timestamp("m.added_at"),
+        "x.contact_id::text",
+        *(_quoted(f"x.{name}") for name, _ in _TEXT_CELLS),
+        _timestamp("x.added_at"),
     ]
-    # Tag names sorted as sorted_names sorts them (lower case, code point order); the
-    # members' links aggregated once, by hash, instead of one subquery per row.
+    # Each cell is neutralised once, in the inner query, and quoted by the outer one
+    # (OFFSET 0 keeps the planner from folding the two, which repeated the expression at
+    # each use). Tag names sorted as sorted_names sorts them (lower case, code point
+    # order); the members' links aggregated once, by hash, not one subquery per row.
     return f"""
-        SELECT concat_ws(',', {", ".join(cells)})
-        FROM {members} m
-        JOIN {contacts} c ON c.id = m.contact_id
-        LEFT JOIN (
-            SELECT key::bigint AS id, value AS name FROM jsonb_each_text(%(owners)s::jsonb)
-        ) o ON o.id = c.owner_id
-        LEFT JOIN (
-            SELECT l.record_id,
-                string_agg(t.name, '; ' ORDER BY lower(t.name) COLLATE "C") AS names
-            FROM {links} l JOIN {tags} t ON t.id = l.tag_id
-            WHERE l.record_id IN (SELECT contact_id FROM {members} WHERE segment_id = %(segment)s)
-            GROUP BY l.record_id
-        ) g ON g.record_id = m.contact_id
-        WHERE m.segment_id = %(segment)s
-        ORDER BY m.added_at DESC, m.contact_id DESC
+        SELECT concat_ws(',', {", ".join(cells)}) FROM (
+            SELECT m.contact_id, m.added_at, {neutral}
+            FROM {members} m
+            JOIN {contacts} c ON c.id = m.contact_id
+            LEFT JOIN (
+                SELECT key::bigint AS id, value AS name FROM jsonb_each_text(%(owners)s::jsonb)
+            ) o ON o.id = c.owner_id
+            LEFT JOIN (
+                SELECT l.record_id,
+                    string_agg(t.name, '; ' ORDER BY lower(t.name) COLLATE "C") AS names
+                FROM {links} l JOIN {tags} t ON t.id = l.tag_id
+                WHERE l.record_id IN (
+                    SELECT contact_id FROM {members} WHERE segment_id = %(segment)s
+                )
+                GROUP BY l.record_id
+            ) g ON g.record_id = m.contact_id
+            WHERE m.segment_id = %(segment)s
+            ORDER BY m.added_at DESC, m.contact_id DESC
+            OFFSET 0
+        ) x
     """
 
 

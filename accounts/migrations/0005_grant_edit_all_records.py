@@ -2,16 +2,14 @@
 
 from django.db import migrations
 
-from accounts.roles import grant, revoke
-
-GRANTS = {"Administrator": ["edit_all_records"], "Sales manager": ["edit_all_records"]}
+from accounts.roles import granting
 
 
 class Migration(migrations.Migration):
     dependencies = [("accounts", "0004_edit_all_records_permission")]
     operations = [
-        migrations.RunPython(
-            lambda apps, schema_editor: grant(apps, "accounts", GRANTS),
-            lambda apps, schema_editor: revoke(apps, "accounts", GRANTS),
+        granting(
+            "accounts",
+            {"Administrator": ["edit_all_records"], "Sales manager": ["edit_all_records"]},
         )
     ]

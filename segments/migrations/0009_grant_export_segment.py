@@ -2,21 +2,12 @@
 
 from django.db import migrations
 
-from accounts.roles import grant, revoke
+from accounts.roles import granting
 
-GRANTS = {
-    "Administrator": ["export_segment"],
-    "Sales manager": ["export_segment"],
-    "Sales rep": ["export_segment"],
-    "Viewer": ["export_segment"],
-}
+# The role names as they were when this ran (accounts.roles.ROLES may change later).
+ROLES = ("Administrator", "Sales manager", "Sales rep", "Viewer")
 
 
 class Migration(migrations.Migration):
     dependencies = [("segments", "0008_export_segment_permission"), ("accounts", "0002_roles")]
-    operations = [
-        migrations.RunPython(
-            lambda apps, schema_editor: grant(apps, "segments", GRANTS),
-            lambda apps, schema_editor: revoke(apps, "segments", GRANTS),
-        )
-    ]
+    operations = [granting("segments", {role: ["export_segment"] for role in ROLES})]

@@ -500,8 +500,8 @@ def segment_member_remove(request: HttpRequest, pk: int, contact_id: int) -> Htt
     contact = get_object_or_404(Contact, pk=contact_id)
     if services.remove_member(segment, contact, request.user):
         note = f"Removed {contact}. Syncs will not add them back unless someone adds them by hand."
-    else:
-        note = f"{contact} was not a member."
+    else:  # no name: managing segments does not show contacts that are not members
+        note = "That contact was not a member."
     return _after_member_change(request, segment, note=note)
 
 

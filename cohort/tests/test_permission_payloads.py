@@ -177,7 +177,13 @@ def test_segment_manager_cannot_read_contacts_by_adding_them(
     by_page = client.post(f"/admin/crm-segments/{segment.pk}/members", {"contact_id": stranger.pk})
     picker = client.get(f"/admin/crm-segments/{segment.pk}/contact-search", {"q": "Secret"})
 
+    removed = client.post(
+        f"/admin/crm-segments/{segment.pk}/members/{stranger.pk}/remove", follow=True
+    )
+
     assert (by_api.status_code, by_page.status_code, picker.status_code) == (403, 403, 403)
+    assert "That contact was not a member." in removed.content.decode()
+    assert "Secret" not in removed.content.decode()
     assert "secret@x.example" not in by_api.content.decode()
     assert not SegmentMember.objects.filter(segment=segment, contact=stranger).exists()
 

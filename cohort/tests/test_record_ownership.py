@@ -184,6 +184,21 @@ def test_bulk_tagging_page_skips_others_records_and_says_how_many(client, rep, p
     assert list(ContactTag.objects.values_list("record_id", flat=True)) == [mine.pk]
 
 
+def test_bulk_tagging_job_page_says_how_many_were_skipped(client, rep, pair, vip, settings):
+    settings.COHORT_BULK_TAG_JOB_ABOVE = 1  # a job (run inline: no broker)
+    client.force_login(rep)
+    ids = [pair["contacts"]["mine"].pk, pair["contacts"]["theirs"].pk]
+
+    response = client.post(
+        "/admin/contacts/bulk-tags", {"op": "add", "tags": [vip.pk], "ids": ids}, follow=True
+    )
+
+    assert "Done: 1 tag link added, 0 removed. 1 record skipped: not yours." in (
+        response.content.decode()
+    )
+    assert list(ContactTag.objects.values_list("record_id", flat=True)) == [ids[0]]
+
+
 # --- API ----------------------------------------------------------------------------------------
 
 

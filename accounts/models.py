@@ -9,6 +9,8 @@ class User(AbstractUser):
     class Meta(AbstractUser.Meta):
         ordering = ["username"]
         swappable = "AUTH_USER_MODEL"
+        # Record ownership (core.ownership): without it a user edits only their own records.
+        permissions = [("edit_all_records", "edit and delete records of every owner")]
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username

@@ -55,3 +55,13 @@ def revoke(apps, app_label: str, grants: dict[str, list[str]]) -> None:
 
 def crud(model: str, actions: str = "view add change delete") -> list[str]:
     return [f"{action}_{model}" for action in actions.split()]
+
+
+def granting(app_label: str, grants: dict[str, list[str]]):
+    """A data migration's operation: `grant` forwards, `revoke` backwards."""
+    from django.db import migrations
+
+    return migrations.RunPython(
+        lambda apps, schema_editor: grant(apps, app_label, grants),
+        lambda apps, schema_editor: revoke(apps, app_label, grants),
+    )

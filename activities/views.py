@@ -9,6 +9,7 @@ from activities.models import Activity
 from activities.services import delete_activity, log_activity
 from contacts.models import Contact
 from core.htmx import is_partial
+from core.ownership import check_may_edit
 
 
 def _timeline(request, contact: Contact, form: ActivityForm, status: int = 200):
@@ -41,6 +42,7 @@ def activity_create(request, contact_pk: int):
 @require_POST
 def activity_delete(request, pk: int):
     activity = get_object_or_404(Activity.objects.select_related("contact"), pk=pk)
+    check_may_edit(request.user, activity)  # a Sales rep deletes only what they logged
     contact = activity.contact
     delete_activity(activity)
     return _timeline(request, contact, ActivityForm(contact=contact))

@@ -1,7 +1,8 @@
 """List, detail, edit and delete pages, written once and configured per record type.
 
 Each checks the Django model permission for its action on the server: anonymous
-users go to the login page, signed-in users without the permission get 403.
+users go to the login page, signed-in users without the permission get 403. Editing
+and deleting also need ownership (core.ownership): someone else's record is a 403.
 """
 
 from django.contrib import messages
@@ -15,6 +16,7 @@ from django.urls import reverse
 from django.views import View
 
 from core.htmx import is_partial
+from core.ownership import check_may_edit, may_edit
 from core.paging import MAX_PAGE, BadCursor, fetch_page, positive_int
 
 LIST_PAGE_SIZE = 50
@@ -29,9 +31,11 @@ class ModelPermissionMixin(PermissionRequiredMixin):
         return [f"{opts.app_label}.{self.action}_{opts.model_name}"]
 
 
-def model_context(model: type[Model], user) -> dict:
-    """Names and permissions a generic template needs to speak about `model`."""
+def model_context(model: type[Model], user, obj: Model | None = None) -> dict:
+    """Names and permissions a generic template needs to speak about `model` (and, for a
+    record's own page, whether this user may edit that record)."""
     opts = model._meta
+    mine = obj is None or may_edit(user, obj)
     return {
         "model_name": opts.model_name,
         "verbose_name": opts.verbose_name,
@@ -39,8 +43,8 @@ def model_context(model: type[Model], user) -> dict:
         "list_url": reverse(f"{opts.model_name}_list"),
         "add_url": reverse(f"{opts.model_name}_add"),
         "can_add": user.has_perm(f"{opts.app_label}.add_{opts.model_name}"),
-        "can_change": user.has_perm(f"{opts.app_label}.change_{opts.model_name}"),
-        "can_delete": user.has_perm(f"{opts.app_label}.delete_{opts.model_name}"),
+        "can_change": mine and user.has_perm(f"{opts.app_label}.change_{opts.model_name}"),
+        "can_delete": mine and user.has_perm(f"{opts.app_label}.delete_{opts.model_name}"),
     }
 
 
@@ -113,7 +117,7 @@ class ObjectDetailView(ModelPermissionMixin, View):
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         obj = get_object_or_404(self.queryset, pk=pk)
         context = {
-            **model_context(self.model, request.user),
+            **model_context(self.model, request.user, obj),
             "object": obj,
             **self.get_extra_context(request, obj),
         }
@@ -131,7 +135,11 @@ class ObjectEditView(ModelPermissionMixin, View):
         return super().get_permission_required()
 
     def get_object(self, pk: int | None) -> Model | None:
-        return get_object_or_404(self.model, pk=pk) if pk is not None else None
+        if pk is None:
+            return None
+        obj = get_object_or_404(self.model, pk=pk)
+        check_may_edit(self.request.user, obj)
+        return obj
 
     def save_record(self, record: Model) -> Model:
         """Persist the record; record types whose writes have consequences (live segments,
@@ -169,13 +177,18 @@ class ObjectDeleteView(ModelPermissionMixin, View):
         to call their app's delete service."""
         record.delete()
 
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def get_object(self, pk: int) -> Model:
         obj = get_object_or_404(self.model, pk=pk)
+        check_may_edit(self.request.user, obj)
+        return obj
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        obj = self.get_object(pk)
         context = {**model_context(self.model, request.user), "object": obj}
         return render(request, self.template_name, context)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        obj = get_object_or_404(self.model, pk=pk)
+        obj = self.get_object(pk)
         name = str(obj)
         self.delete_record(obj)
         messages.success(request, f"{self.model._meta.verbose_name.capitalize()} “{name}” deleted.")

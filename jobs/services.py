@@ -233,15 +233,19 @@ def may_follow_jobs(user: User) -> bool:
 
 
 def visible_jobs(user: User) -> QuerySet[Job]:
-    """Jobs this person may follow: their own; a segment's syncs and exports when they
-    may view segments (they could start the same; a second Sync joins the running one,
-    and a scheduled sync or the sweep's is no one's); everyone's with "view all jobs"."""
+    """Jobs this person may follow: their own; a segment's syncs when they may view
+    segments (they could start the same; a second Sync joins the running one, and a
+    scheduled sync or the sweep's is no one's); everyone's with "view all jobs".
+
+    Someone else's segment export is not followed: its file holds the columns its
+    creator may see (contacts' details, tags), which need not be this person's (#15 M5).
+    """
     jobs = Job.objects.select_related("created_by", "segment")
     if user.has_perm("jobs.view_all_jobs"):
         return jobs
     followed = Q(created_by=user)
     if user.has_perm("segments.view_segment"):
-        followed |= Q(segment__isnull=False)
+        followed |= Q(segment__isnull=False) & ~Q(kind=JobKind.SEGMENT_EXPORT)
     return jobs.filter(followed)
 
 

@@ -22,7 +22,10 @@ def job_summary(job: Job) -> str:
         return f"Exported {_plural(result['rows'], 'member', 'members')}."
     if job.kind == JobKind.BULK_TAG:
         added = _plural(result["added"], "tag link", "tag links")
-        return f"Done: {added} added, {result['removed']:,} removed."
+        # Records the user may not change were left alone (core.ownership); older jobs lack it.
+        skipped = result.get("skipped") or 0
+        others = f" {_plural(skipped, 'record', 'records')} skipped: not yours." if skipped else ""
+        return f"Done: {added} added, {result['removed']:,} removed.{others}"
     if job.kind == JobKind.IMPORT:
         errors = _plural(result["errors"], "row", "rows")
         return (

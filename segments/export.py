@@ -46,7 +46,38 @@ HEADER = [
     "added_at",
 ]
 CHUNK_SIZE = 2_000
-__all__ = ["FORMULA_STARTS", "HEADER", "csv_chunks", "export_filename", "neutralise"]
+__all__ = [
+    "FORMULA_STARTS",
+    "HEADER",
+    "csv_chunks",
+    "export_columns",
+    "export_filename",
+    "neutralise",
+]
+# What an export holds for someone who may view (and export) segments but not contacts or
+# tags: enough to recognise each member (#15 M5). Contact details come with "view crm
+# contacts", the tags column with "view crm tags".
+IDENTIFYING_COLUMNS = ["id", "first_name", "last_name", "email", "company", "added_how", "added_at"]
+CONTACT_COLUMNS = ["phone", "country", "owner"]
+
+
+def export_columns(user: User | None) -> list[str]:
+    """The columns of HEADER `user` may export, in HEADER's order (None: all of them)."""
+    if user is None:
+        return list(HEADER)
+    allowed = set(IDENTIFYING_COLUMNS)
+    if user.has_perm("contacts.view_contact"):
+        allowed.update(CONTACT_COLUMNS)
+    if user.has_perm("tags.view_tag"):
+        allowed.add("tags")
+    return [column for column in HEADER if column in allowed]
+
+
+def _keep(columns: list[str] | None) -> list[int] | None:
+    """Indexes of HEADER to write, or None for all."""
+    if columns is None or columns == HEADER:
+        return None
+    return [HEADER.index(column) for column in columns]
 
 
 MEMBER_COLUMNS = [
@@ -64,7 +95,17 @@ MEMBER_COLUMNS = [
 ]
 
 
-def export_rows(segment: Segment) -> Iterator[list[str]]:
+def export_rows(segment: Segment, columns: list[str] | None = None) -> Iterator[list[str]]:
+    keep = _keep(columns)
+    rows = _export_rows(segment)
+    if keep is None:
+        yield from rows
+        return
+    for row in rows:
+        yield [row[index] for index in keep]
+
+
+def _export_rows(segment: Segment) -> Iterator[list[str]]:
     """The header, then one row per member, newest first.
 
     One streamed query with each member's tags joined in SQL; driver values, not
@@ -100,18 +141,23 @@ def export_rows(segment: Segment) -> Iterator[list[str]]:
         ]
 
 
-def csv_chunks(segment: Segment, on_rows: Callable[[int], None] | None = None) -> Iterator[str]:
+def csv_chunks(
+    segment: Segment,
+    columns: list[str] | None = None,
+    on_rows: Callable[[int], None] | None = None,
+) -> Iterator[str]:
     """UTF-8 CSV text in chunks of a few hundred rows or more, for a StreamingHttpResponse.
 
+    `columns` (from `export_columns`) are the ones written, all of HEADER by default.
     `on_rows(n)` is told after each chunk how many member rows have been written so far.
     """
     using = router.db_for_read(SegmentMember)
     if connections[using].vendor == "postgresql":
-        return _copied_chunks(segment, using, on_rows)
-    return _written_chunks(segment, on_rows)
+        return _copied_chunks(segment, using, columns, on_rows)
+    return _written_chunks(segment, columns, on_rows)
 
 
-def _written_chunks(segment: Segment, on_rows) -> Iterator[str]:
+def _written_chunks(segment: Segment, columns, on_rows) -> Iterator[str]:
     rows = 0
 
     def counted(source):
@@ -120,7 +166,7 @@ def _written_chunks(segment: Segment, on_rows) -> Iterator[str]:
             yield row
             rows += 1
 
-    for chunk in core_csv.csv_chunks(counted(export_rows(segment))):
+    for chunk in core_csv.csv_chunks(counted(export_rows(segment, columns))):
         yield chunk
         if on_rows:
             on_rows(max(rows - 1, 0))
@@ -175,7 +221,8 @@ def _timestamp(expression: str) -> str:
     )
 
 
-# The text cells of a row: the inner query's column, and its source.
+# The text cells of a row (HEADER's, between the id and added_at): the inner query's
+# column, and its source.
 _TEXT_CELLS = [
     ("first_name", "c.first_name"),
     ("last_name", "c.last_name"),
@@ -189,17 +236,19 @@ _TEXT_CELLS = [
 ]
 
 
-def _copy_sql() -> str:
+def _copy_sql(columns: list[str] | None) -> str:
     members = SegmentMember._meta.db_table
     contacts = SegmentMember._meta.get_field("contact").related_model._meta.db_table
     links = ContactTag._meta.db_table
     tags = ContactTag._meta.get_field("tag").related_model._meta.db_table
     neutral = ", ".join(f"{_neutral(source)} AS {name}" for name, source in _TEXT_CELLS)
-    cells = [
+    every_cell = [
         "x.contact_id::text",
         *(_quoted(f"x.{name}") for name, _ in _TEXT_CELLS),
         _timestamp("x.added_at"),
     ]
+    keep = _keep(columns)
+    cells = every_cell if keep is None else [every_cell[index] for index in keep]
     # Each cell is neutralised once, in the inner query, and quoted by the outer one
     # (OFFSET 0 keeps the planner from folding the two, which repeated the expression at
     # each use). Tag names sorted as sorted_names sorts them (lower case, code point
@@ -228,8 +277,8 @@ def _copy_sql() -> str:
     """
 
 
-def _copied_chunks(segment: Segment, using: str, on_rows) -> Iterator[str]:
-    yield next(core_csv.csv_chunks([HEADER]))
+def _copied_chunks(segment: Segment, using: str, columns, on_rows) -> Iterator[str]:
+    yield next(core_csv.csv_chunks([HEADER if columns is None else columns]))
     owners = json.dumps({str(user.pk): str(user) for user in User.objects.using(using)})
     connection = connections[using]
     rows = 0
@@ -244,7 +293,7 @@ def _copied_chunks(segment: Segment, using: str, on_rows) -> Iterator[str]:
             [timezone.get_current_timezone_name(), EXPORT_WORK_MEM],
         )
         params = {"owners": owners, "segment": segment.pk}
-        with cursor.cursor.copy(f"COPY ({_copy_sql()}) TO STDOUT", params) as copy:
+        with cursor.cursor.copy(f"COPY ({_copy_sql(columns)}) TO STDOUT", params) as copy:
             batch: list = []
             for block in copy:
                 batch.append(block)

@@ -28,7 +28,7 @@ from jobs import services as jobs
 from jobs.choices import ACTIVE_STATES, JobKind, JobState
 from jobs.models import Job
 from segments.choices import SYNC_INTERVALS, SegmentMode, SyncOutcome, SyncSchedule, SyncStart
-from segments.export import csv_chunks, export_filename
+from segments.export import csv_chunks, export_columns, export_filename
 from segments.models import Segment, SyncRun
 from segments.sync import SyncInProgress, sync_segment
 
@@ -226,7 +226,9 @@ def run_export(job: Job, progress: jobs.ProgressReporter) -> dict:
     progress("Exporting members", 0)
 
     with path.open("w", encoding="utf-8", newline="") as file:
-        for chunk in csv_chunks(segment, on_rows=counted):
+        # The file holds what the job's creator may export (segments.export.export_columns).
+        columns = export_columns(job.created_by)
+        for chunk in csv_chunks(segment, columns, on_rows=counted):
             file.write(chunk)
     return {
         "rows": members,

@@ -72,6 +72,8 @@ class Segment(models.Model):
         permissions = [
             ("view_segment", "view crm segments"),
             ("manage_segment", "manage crm segments"),
+            # A file of members outlives the page: its own permission (#15 M5).
+            ("export_segment", "export crm segments"),
         ]
         constraints = [
             models.UniqueConstraint(

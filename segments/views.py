@@ -14,7 +14,7 @@ segments", everything that changes a segment "manage crm segments".
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -34,7 +34,7 @@ from jobs.summaries import job_context, job_summary
 from segments import services
 from segments.choices import MembershipChangeKind, SegmentMode, SyncOutcome, SyncSchedule
 from segments.criteria import FIELDS, describe_registry
-from segments.export import csv_chunks, export_filename
+from segments.export import csv_chunks, export_columns, export_filename
 from segments.forms import AddMemberForm, CriteriaField, SegmentForm
 from segments.jobs import request_export, request_sync
 from segments.models import Segment, SegmentMember, SyncRun
@@ -44,8 +44,13 @@ from tags.models import Tag
 
 VIEW = "segments.view_segment"
 MANAGE = "segments.manage_segment"
+EXPORT = "segments.export_segment"
+VIEW_CONTACTS = "contacts.view_contact"
 view_required = permission_required(VIEW, raise_exception=True)
 manage_required = permission_required(MANAGE, raise_exception=True)
+export_required = permission_required([VIEW, EXPORT], raise_exception=True)
+# Picking any contact by id or by search reads contacts: their view permission too (#15 M5).
+pick_contacts_required = permission_required([MANAGE, VIEW_CONTACTS], raise_exception=True)
 
 LIST_PAGE_SIZE = 50
 MEMBER_PAGE_SIZE = 50
@@ -81,10 +86,10 @@ def segment_list(request: HttpRequest) -> HttpResponse:
 # --- New Segment and edit ---------------------------------------------------------------------
 
 
-def builder_registry() -> dict:
+def builder_registry(user) -> dict:
     """The field registry, as the API's fields endpoint serves it, plus each tag's readable
     chip text colour (computed here so the builder's chips match the rest of the app)."""
-    registry = describe_registry()
+    registry = describe_registry(user)
     for field in registry["fields"]:
         if field["type"] == "tags":
             for choice in field["choices"] or []:
@@ -147,7 +152,7 @@ def _editor(request: HttpRequest, segment: Segment | None) -> HttpResponse:
     context = {
         "form": form,
         "segment": segment,
-        "registry": builder_registry(),
+        "registry": builder_registry(request.user),
         "criteria_errors": list(form.errors.get("criteria", [])),
     }
     return render(request, "segments/segment_form.html", context, status=status)
@@ -178,7 +183,9 @@ def segment_preview(request: HttpRequest) -> HttpResponse:
         segment = get_object_or_404(Segment, pk=segment_id)
     try:
         criteria = CriteriaField(required=False).clean(request.POST.get("criteria", ""))
-        count, sample = services.preview(criteria, PREVIEW_SAMPLE, segment=segment)
+        # Criteria can match any contact: samples only for those who may view contacts.
+        size = PREVIEW_SAMPLE if request.user.has_perm(VIEW_CONTACTS) else 0
+        count, sample = services.preview(criteria, size, segment=segment)
     except ValidationError as error:
         return render(request, "segments/_preview.html", {"errors": error.messages}, status=400)
     context = {
@@ -344,8 +351,8 @@ def _render_detail(request: HttpRequest, segment: Segment, status: int = 200) ->
         **_recent_changes_context(segment),
         "jobs": [job_context(job) for job in _running_jobs(request, segment)],
         "export_in_background": segment.member_count > settings.COHORT_EXPORT_JOB_ABOVE,
-        "can_add_contacts": request.user.has_perm(MANAGE)
-        and request.user.has_perm("contacts.view_contact"),
+        "can_add_contacts": request.user.has_perms([MANAGE, VIEW_CONTACTS]),
+        "can_export": request.user.has_perm(EXPORT),
     }
     return render(request, "segments/segment_detail.html", context, status=status)
 
@@ -460,7 +467,7 @@ def _after_member_change(
 
 
 @login_required
-@manage_required
+@pick_contacts_required
 @require_POST
 def segment_member_add(request: HttpRequest, pk: int) -> HttpResponse:
     """The contact picker's pick: add that contact by hand."""
@@ -493,21 +500,19 @@ def segment_member_remove(request: HttpRequest, pk: int, contact_id: int) -> Htt
     contact = get_object_or_404(Contact, pk=contact_id)
     if services.remove_member(segment, contact, request.user):
         note = f"Removed {contact}. Syncs will not add them back unless someone adds them by hand."
-    else:
-        note = f"{contact} was not a member."
+    else:  # no name: managing segments does not show contacts that are not members
+        note = "That contact was not a member."
     return _after_member_change(request, segment, note=note)
 
 
 @login_required
-@manage_required
+@pick_contacts_required
 @require_GET
 def segment_contact_search(request: HttpRequest, pk: int) -> HttpResponse:
     """The contact picker: contacts whose name, email or company match `q`, members marked.
 
     htmx gets the options; without JavaScript the picker's form lands on a page of them.
     """
-    if not request.user.has_perm("contacts.view_contact"):
-        raise PermissionDenied
     segment = _segment(pk)
     query = request.GET.get("q", "").strip()
     contacts: list[Contact] = []
@@ -534,16 +539,18 @@ def segment_contact_search(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@view_required
+@export_required
 @require_GET
 def segment_export(request: HttpRequest, pk: int) -> HttpResponse:
-    """Export CSV: the members, streamed (memory stays flat at any size)."""
+    """Export CSV: the members, streamed (memory stays flat at any size), with the columns
+    this user may see."""
     segment = get_object_or_404(Segment, pk=pk)
-    return csv_response(csv_chunks(segment), export_filename(segment))
+    columns = export_columns(request.user)
+    return csv_response(csv_chunks(segment, columns), export_filename(segment))
 
 
 @login_required
-@view_required
+@export_required
 @require_POST
 def segment_export_job(request: HttpRequest, pk: int) -> HttpResponse:
     """Export CSV of a large segment: a background job writes the file to download.

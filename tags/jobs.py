@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 
 from accounts.models import User
+from core.ownership import split_editable
 from jobs import services as jobs
 from jobs.choices import JobKind
 from jobs.models import Job
@@ -81,6 +82,8 @@ def run_bulk_tag(job: Job, progress: jobs.ProgressReporter) -> dict:
         records = matching_records(taggable, QueryDict(params["query"]))
         if records is None:
             raise jobs.JobFailed("The list's filter is not valid; nothing was changed.")
+    # As in the request: only the records its user may change (core.ownership).
+    records, skipped = split_editable(job.created_by, records)
     steps = [(tag, True) for tag in _tags(params["add"])]
     steps += [(tag, False) for tag in _tags(params["remove"])]
     # In id order, the order bulk_tag locks tags in, so two bulk actions cannot deadlock.
@@ -105,6 +108,7 @@ def run_bulk_tag(job: Job, progress: jobs.ProgressReporter) -> dict:
     return {
         "record_type": taggable.key,
         "matched": params.get("matched"),
+        "skipped": skipped,
         "added": added,
         "removed": removed,
     }

@@ -20,6 +20,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.htmx import is_partial
+from core.ownership import check_may_edit, skipped_message, split_editable
 from core.paging import MAX_PAGE, fetch_page, positive_int
 from core.templatetags.cohort_format import day
 from tags import services
@@ -254,13 +255,18 @@ class TaggedListMixin:
 
 
 def _record(request: HttpRequest, taggable: TaggableType, pk: int, *, change: bool) -> Model:
-    """The record, after checking the user may see it (and change it, to attach or detach)."""
+    """The record, after checking the user may see it (and change it, to attach or detach:
+    the change permission and, for users who edit only their own, ownership)."""
     user = request.user
-    if not user.has_perm(taggable.view_permission):
+    # Tags are the tag permission's to show, on every record endpoint (#15 M5).
+    if not (user.has_perm(taggable.view_permission) and user.has_perm("tags.view_tag")):
         raise PermissionDenied
     if change and not user.has_perm(taggable.change_permission):
         raise PermissionDenied
-    return get_object_or_404(taggable.model, pk=pk)
+    record = get_object_or_404(taggable.model, pk=pk)
+    if change:
+        check_may_edit(user, record)
+    return record
 
 
 def _section(request, record: Model, *, error: str = "", status: int = 200, refocus: bool = False):
@@ -283,8 +289,6 @@ def record_tags(request: HttpRequest, record_type: str, pk: int) -> HttpResponse
     taggable = taggable_or_404(record_type)
     record = _record(request, taggable, pk, change=request.method == "POST")
     if request.method == "GET":
-        if not request.user.has_perm("tags.view_tag"):
-            raise PermissionDenied
         return _section(request, record)
 
     tag_id = request.POST.get("tag_id", "").strip()
@@ -397,7 +401,8 @@ def _count(n: int, taggable: TaggableType) -> str:
 def bulk_tags(request: HttpRequest, record_type: str) -> HttpResponse:
     """Add or remove the picked tags on the ticked rows, or on all rows matching the filter."""
     taggable = taggable_or_404(record_type)
-    if not request.user.has_perm(taggable.change_permission):
+    user = request.user
+    if not (user.has_perm(taggable.change_permission) and user.has_perm("tags.view_tag")):
         raise PermissionDenied
     form = BulkTagForm(request.POST)
     query = QueryDict(request.POST.get("query", ""))
@@ -423,7 +428,7 @@ def bulk_tags(request: HttpRequest, record_type: str) -> HttpResponse:
 
     adding = data["op"] == "add"
     matched = len(data["ids"]) if not data["all_matching"] else _capped_count(records)
-    if matched > settings.COHORT_BULK_TAG_JOB_ABOVE:
+    if matched > settings.COHORT_BULK_TAG_JOB_ABOVE:  # the job leaves out others' records
         tags = {"add" if adding else "remove": data["tags"]}
         job = request_bulk_tagging(
             taggable,
@@ -434,6 +439,8 @@ def bulk_tags(request: HttpRequest, record_type: str) -> HttpResponse:
             **tags,
         )
         return redirect("job_detail", job.pk)
+    # Records the user may not change are left as they are, and said so (core.ownership).
+    records, skipped = split_editable(request.user, records)
     changed = {}
     try:
         with transaction.atomic():
@@ -452,4 +459,6 @@ def bulk_tags(request: HttpRequest, record_type: str) -> HttpResponse:
         f"'{tag.name}' {preposition} {_count(changed[tag.pk], taggable)}" for tag in data["tags"]
     ]
     messages.success(request, f"{'Added' if adding else 'Removed'} {' and '.join(parts)}.")
+    if skipped:
+        messages.warning(request, skipped_message(skipped, model))
     return redirect(back)

@@ -20,7 +20,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from accounts.roles import ADMINISTRATOR, ROLES
+from accounts.roles import ADMINISTRATOR, ROLES, SALES_REP
 from accounts.tokens import IssuedToken, issue_token
 from activities.models import Activity
 from contacts.models import Contact
@@ -34,8 +34,16 @@ from tags.records import TAGGABLE_TYPES
 from transfers import uploads
 
 ANONYMOUS = "anonymous"
-SEGMENTS_VIEWER = "segments viewer"  # holds "view crm segments" and nothing else
-IDENTITIES = (ANONYMOUS, *ROLES, SEGMENTS_VIEWER)
+# Custom users holding one permission each (#15 M5): what a permission alone shows.
+SEGMENTS_VIEWER = "segments viewer"  # "view crm segments"
+SEGMENTS_MANAGER = "segments manager"  # "manage crm segments"
+RECORDS_VIEWER = "records viewer"  # "view" contacts, leads and deals, but not their tags
+SINGLE_PERMISSION_USERS = {
+    SEGMENTS_VIEWER: [("segments", "view_segment")],
+    SEGMENTS_MANAGER: [("segments", "manage_segment")],
+    RECORDS_VIEWER: [("contacts", "view_contact"), ("leads", "view_lead"), ("deals", "view_deal")],
+}
+IDENTITIES = (ANONYMOUS, *ROLES, *SINGLE_PERMISSION_USERS)
 RECORD_TYPES = tuple(TAGGABLE_TYPES)
 
 IMPORT_CSV = b"first_name,last_name,email\r\nGrace,Hopper,grace@navy.example\r\n"
@@ -256,26 +264,33 @@ def make_users() -> dict[str, User | None]:
         user = User.objects.create_user(username=f"matrix {role}", password="s3cret-pass-word")
         user.groups.add(Group.objects.get(name=role))
         users[role] = user
-    only_segments = User.objects.create_user(
-        username="matrix segments viewer", password="s3cret-pass-word"
-    )
-    only_segments.user_permissions.add(
-        Permission.objects.get(content_type__app_label="segments", codename="view_segment")
-    )
-    users[SEGMENTS_VIEWER] = only_segments
+    for identity, permissions in SINGLE_PERMISSION_USERS.items():
+        user = User.objects.create_user(username=f"matrix {identity}", password="s3cret-pass-word")
+        for app_label, codename in permissions:
+            user.user_permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+        users[identity] = user
     return users
 
 
 def make_world(clients: Clients) -> World:
     users = make_users()
     admin = users[ADMINISTRATOR]
+    # The Sales rep's own records, so the matrix is about permissions: a rep edits only
+    # what they own (core.ownership; tested with others' records in core/tests).
+    rep = users[SALES_REP]
     contact = Contact.objects.create(
-        first_name="Ada", last_name="Lovelace", email="ada@analytical.example", country="GB"
+        first_name="Ada",
+        last_name="Lovelace",
+        email="ada@analytical.example",
+        country="GB",
+        owner=rep,
     )
     other_contact = Contact.objects.create(first_name="Charles", email="charles@engine.example")
-    lead = Lead.objects.create(name="Engine order", contact=contact)
-    deal = Deal.objects.create(title="Engine", contact=contact, value=Decimal("100"))
-    activity = Activity.objects.create(subject="First call", contact=contact, owner=admin)
+    lead = Lead.objects.create(name="Engine order", contact=contact, owner=rep)
+    deal = Deal.objects.create(title="Engine", contact=contact, value=Decimal("100"), owner=rep)
+    activity = Activity.objects.create(subject="First call", contact=contact, owner=rep)
     # Through the services, as users make them (and so the audit log has entries).
     tag = tag_services.create_tag("customer", user=admin)
     other_tag = tag_services.create_tag("prospect", user=admin)

@@ -115,19 +115,25 @@ def _text(value) -> str:
     return str(value)
 
 
-def record_rows(record_type: str, records: QuerySet) -> Iterator[list[str]]:
-    """The header, then one row per record in the list's order, tags per chunk."""
+def record_rows(
+    record_type: str, records: QuerySet, *, with_tags: bool = True
+) -> Iterator[list[str]]:
+    """The header, then one row per record in the list's order, tags per chunk.
+
+    Without `with_tags` (users without "view crm tags", #15 M5) there is no tags column.
+    """
     spec = EXPORTS[record_type]
     link_model = TAGGABLE_TYPES[record_type].link_model
-    yield [header for header, _ in spec.columns]
+    yield [header for header, _ in spec.columns if with_tags or header != "tags"]
     paths = [path for _, path in spec.columns if path]
     tags_at = [header for header, _ in spec.columns].index("tags")
     rows = records.values_list(*paths).iterator(chunk_size=CHUNK_SIZE)
     for batch in batches(rows, CHUNK_SIZE):
-        tags = tag_names(link_model, [row[0] for row in batch])
+        tags = tag_names(link_model, [row[0] for row in batch]) if with_tags else {}
         for row in batch:
             cells = [_text(value) for value in row]
-            cells.insert(tags_at, "; ".join(tags.get(row[0], ())))
+            if with_tags:
+                cells.insert(tags_at, "; ".join(tags.get(row[0], ())))
             yield cells
 
 

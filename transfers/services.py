@@ -27,6 +27,7 @@ from audit.choices import Action
 from contacts.forms import ContactForm
 from contacts.models import Contact
 from core.csv import FORMULA_STARTS
+from core.ownership import editable_by, edits_all
 from core.planner import STATISTICS_REFRESH_AFTER, refresh_statistics
 from deals.choices import CURRENCY_CODES
 from deals.models import Deal, closed_at_for
@@ -264,6 +265,8 @@ class ImportPlan:
     new: list[tuple[int, dict]] = field(default_factory=list)  # (row number, values)
     updates: list[tuple[int, int, dict]] = field(default_factory=list)  # (row, pk, values)
     skipped: int = 0
+    # Duplicates the user may not change (core.ownership): skipped, each with its reason.
+    not_editable: list[RowError] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     row_tags: dict[int, list[str]] = field(default_factory=dict)  # row number -> tag names
     tags_to_create: list[str] = field(default_factory=list)
@@ -275,9 +278,10 @@ class ImportPlan:
 
     def summary(self) -> str:
         verb = "" if self.imported else " (dry run)"
+        not_yours = f" ({len(self.not_editable)} not yours)" if self.not_editable else ""
         return (
-            f"{len(self.new)} new, {len(self.updates)} updated, {self.skipped} skipped, "
-            f"{self.error_rows} errors{verb}"
+            f"{len(self.new)} new, {len(self.updates)} updated, {self.skipped} skipped"
+            f"{not_yours}, {self.error_rows} errors{verb}"
         )
 
     def as_dict(self) -> dict:
@@ -291,6 +295,7 @@ class ImportPlan:
             "tags_created": self.tags_to_create if self.imported else [],
             "tags_to_create": [] if self.imported else self.tags_to_create,
             "error_list": [vars(error) for error in self.errors],
+            "skipped_list": [vars(row) for row in self.not_editable],
         }
 
 
@@ -327,6 +332,21 @@ def _existing_by_email(model: type[Model], emails: Iterable[str]) -> dict[str, i
         for email, pk in rows:
             found.setdefault(email, pk)
     return found
+
+
+_NOT_YOURS = "Skipped: it updates a record someone else owns, and you may change only yours."
+
+
+def _not_editable(user: User | None, model: type[Model], pks: Iterable[int]) -> set[int]:
+    """Of the duplicates' ids, those `user` may not change (None: a trusted operator)."""
+    pks = list(pks)
+    if user is None or edits_all(user) or not pks:
+        return set()
+    editable: set[int] = set()
+    for start in range(0, len(pks), 500):
+        chunk = model.objects.filter(pk__in=pks[start : start + 500])
+        editable.update(editable_by(user, chunk).values_list("pk", flat=True))
+    return set(pks) - editable
 
 
 class _Cleaner:
@@ -416,6 +436,7 @@ def plan_import(
     if email_column:
         emails = {row[email_column[0]].strip().lower() for row in csv_file.rows}
         existing = _existing_by_email(model, emails - {""})
+    locked = _not_editable(user, model, existing.values()) if on_duplicate == UPDATE else set()
     seen_emails: dict[str, int] = {}
     tag_max = Tag._meta.get_field("name").max_length
 
@@ -469,6 +490,10 @@ def plan_import(
             continue
         if pk is not None and on_duplicate != UPDATE:
             plan.skipped += 1
+            continue
+        if pk in locked:
+            plan.skipped += 1
+            plan.not_editable.append(RowError(number, email_column[2], _NOT_YOURS))
             continue
         if tag_names:
             plan.row_tags[number] = tag_names

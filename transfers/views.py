@@ -195,7 +195,8 @@ def record_export(request: HttpRequest, record_type: str) -> HttpResponse:
         records = export.filtered_records(record_type, request.GET, request=request)
     except export.ExportFilterError as error:
         return HttpResponse(f"Invalid filter: {error}", status=400, content_type="text/plain")
-    rows = export.record_rows(record_type, records)
+    with_tags = request.user.has_perm("tags.view_tag")
+    rows = export.record_rows(record_type, records, with_tags=with_tags)
     return csv_response(csv_chunks(rows), export.export_filename(record_type))
 
 

@@ -63,6 +63,8 @@ def test_permission_checks_cost_no_query(make_user, django_assert_num_queries):
 
 def test_a_role_taken_away_counts_from_the_next_request(make_user, contact, tag):
     rep = make_user("rep", SALES_REP)
+    contact.owner = rep  # a rep tags only their own records
+    contact.save()
     client = bearer(issue_token(rep, "t").plain)
     url = f"/api/crm/contacts/{contact.pk}/tags"
     assert client.post(url, {"tag_id": tag.pk}, format="json").status_code == 201
@@ -77,6 +79,8 @@ def test_a_role_taken_away_counts_from_the_next_request(make_user, contact, tag)
 
 def test_a_role_given_and_a_group_edited_count_at_once(make_user, contact, tag):
     viewer = make_user("viewer", VIEWER)
+    contact.owner = viewer  # once they may change contacts, they change their own
+    contact.save()
     client = bearer(issue_token(viewer, "t").plain)
     url = f"/api/crm/contacts/{contact.pk}/tags"
     assert client.post(url, {"tag_id": tag.pk}, format="json").status_code == 403

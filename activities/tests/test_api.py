@@ -169,7 +169,9 @@ def test_delete_removes_the_activity(api, activity):
     assert not Activity.objects.filter(pk=activity.pk).exists()
 
 
-def test_sales_rep_may_delete_an_activity(api_client_for, rep, activity):
+def test_sales_rep_may_delete_an_activity_they_logged(api_client_for, rep, activity):
+    activity.owner = rep  # others': cohort/tests/test_record_ownership.py
+    activity.save()
     response = api_client_for(rep).delete(f"{URL}/{activity.pk}")
 
     assert response.status_code == 204

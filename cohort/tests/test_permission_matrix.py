@@ -1,12 +1,15 @@
 """The permission matrix: every page and every API operation, as every kind of user.
 
-MATRIX says what an anonymous visitor, each seeded role and a user holding only
-"view crm segments" get from each endpoint. It is derived from what each role is
-granted by the apps' data migrations and from the user guide (seeing segments needs
-"view crm segments", changing them "manage crm segments"; tags likewise; attaching
-and detaching tags need the change permission of the record). A URL pattern or API
-operation without a row fails, and so does a row for something that no longer
-exists: a new endpoint means deciding, here, who may use it.
+MATRIX says what an anonymous visitor, each seeded role and the custom users holding a
+single permission (only "view crm segments", only "manage crm segments", only the view
+permissions of contacts, leads and deals) get from each endpoint. It is derived from what
+each role is granted by the apps' data migrations and from the user guide (seeing
+segments needs "view crm segments", changing them "manage crm segments", exporting them
+"export crm segments"; tags likewise; a record's tags need "view crm tags", attaching and
+detaching them the change permission of the record too). The records acted on belong to
+the Sales rep: editing others' records is cohort/tests/test_record_ownership.py's. A URL
+pattern or API operation without a row fails, and so does a row for something that no
+longer exists: a new endpoint means deciding, here, who may use it.
 """
 
 from functools import cache
@@ -28,6 +31,8 @@ from testing.permissions import (
     PAGE_POSTS,
     PAGE_QUERIES,
     RECORD_TYPES,
+    RECORDS_VIEWER,
+    SEGMENTS_MANAGER,
     SEGMENTS_VIEWER,
     Clients,
     answer,
@@ -40,7 +45,15 @@ ELSEWHERE = "302 elsewhere"
 ALLOWED = "allowed"  # not refused: anything but 401, 403, the login page, 404, 405 or 5xx
 OK, CREATED, ACCEPTED, NO_CONTENT, UNAUTHORIZED, FORBIDDEN = 200, 201, 202, 204, 401, 403
 
-WHO = {"A": ADMINISTRATOR, "M": SALES_MANAGER, "R": SALES_REP, "V": VIEWER, "S": SEGMENTS_VIEWER}
+WHO = {
+    "A": ADMINISTRATOR,
+    "M": SALES_MANAGER,
+    "R": SALES_REP,
+    "V": VIEWER,
+    "S": SEGMENTS_VIEWER,
+    "G": SEGMENTS_MANAGER,
+    "C": RECORDS_VIEWER,
+}
 
 
 def page(who: str, granted=OK) -> dict:
@@ -60,10 +73,15 @@ def everyone(answer) -> dict:
     return dict.fromkeys(IDENTITIES, answer)
 
 
-SIGNED_IN = "AMRVS"
-RECORDS_VIEW, RECORDS_ADD, RECORDS_CHANGE, RECORDS_DELETE = "AMRV", "AMR", "AMR", "AM"
+SIGNED_IN = "AMRVSGC"
+JOB_FOLLOWERS = "AMRVS"  # those who may start a job (jobs.services.may_follow_jobs)
+RECORDS_VIEW, RECORDS_ADD, RECORDS_CHANGE, RECORDS_DELETE = "AMRVC", "AMR", "AMR", "AM"
+ACTIVITIES_VIEW = "AMRV"
 TAGS_VIEW, TAGS_MANAGE = "AMRV", "AM"
-SEGMENTS_VIEW, SEGMENTS_MANAGE = "AMRVS", "AM"
+RECORD_TAGS_VIEW = "AMRV"  # the record's view and "view crm tags"
+SEGMENTS_VIEW, SEGMENTS_EXPORT, SEGMENTS_MANAGE = "AMRVS", "AMRV", "AMG"
+# Manage segments, reading any contact: the add-member picker and adding by id.
+SEGMENTS_PICK = "AM"
 
 # Pages are keyed by URL name, API operations by the schema's path; paths that carry
 # {record_type} (contacts, leads, deals) are checked for each record type.
@@ -131,7 +149,7 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("POST", "tag_delete"): page(TAGS_MANAGE, ALLOWED),
     ("GET", "tag_merge"): page(TAGS_MANAGE),
     ("POST", "tag_merge"): page(TAGS_MANAGE, ALLOWED),
-    ("GET", "record_tags"): page(RECORDS_VIEW),  # needs the record's view and "view crm tags"
+    ("GET", "record_tags"): page(RECORD_TAGS_VIEW),  # needs the record's view and "view crm tags"
     ("POST", "record_tags"): page(RECORDS_CHANGE, ALLOWED),
     ("POST", "record_tag_remove"): page(RECORDS_CHANGE, ALLOWED),
     ("POST", "bulk_tags"): page(RECORDS_CHANGE, ALLOWED),
@@ -139,7 +157,7 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("GET", "segment_list"): page(SEGMENTS_VIEW),
     ("GET", "segment_detail"): page(SEGMENTS_VIEW),
     ("GET", "segment_changes"): page(SEGMENTS_VIEW),  # who joined and left
-    ("GET", "segment_export"): page(SEGMENTS_VIEW),
+    ("GET", "segment_export"): page(SEGMENTS_EXPORT),
     ("GET", "segment_add"): page(SEGMENTS_MANAGE),
     ("POST", "segment_add"): page(SEGMENTS_MANAGE, ALLOWED),
     ("POST", "segment_preview"): page(SEGMENTS_MANAGE, ALLOWED),
@@ -148,13 +166,13 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("GET", "segment_delete"): page(SEGMENTS_MANAGE),
     ("POST", "segment_delete"): page(SEGMENTS_MANAGE, ALLOWED),
     ("POST", "segment_sync"): page(SEGMENTS_MANAGE, ALLOWED),
-    ("POST", "segment_export_job"): page(SEGMENTS_VIEW, ALLOWED),
-    ("GET", "job_list"): page(SIGNED_IN),
-    ("GET", "job_detail"): page(SIGNED_IN),
-    ("GET", "job_download"): page(SIGNED_IN),
-    ("POST", "segment_member_add"): page(SEGMENTS_MANAGE, ALLOWED),
+    ("POST", "segment_export_job"): page(SEGMENTS_EXPORT, ALLOWED),
+    ("GET", "job_list"): page(JOB_FOLLOWERS),
+    ("GET", "job_detail"): page(JOB_FOLLOWERS),
+    ("GET", "job_download"): page(JOB_FOLLOWERS),
+    ("POST", "segment_member_add"): page(SEGMENTS_PICK, ALLOWED),
     ("POST", "segment_member_remove"): page(SEGMENTS_MANAGE, ALLOWED),
-    ("GET", "segment_contact_search"): page(SEGMENTS_MANAGE),  # also needs view contacts
+    ("GET", "segment_contact_search"): page(SEGMENTS_PICK),
     # === API ===
     ("GET", "/api/crm/contacts/"): api(RECORDS_VIEW),
     ("POST", "/api/crm/contacts/"): api(RECORDS_ADD, CREATED),
@@ -162,7 +180,7 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("PUT", "/api/crm/contacts/{id}/"): api(RECORDS_CHANGE),
     ("PATCH", "/api/crm/contacts/{id}/"): api(RECORDS_CHANGE),
     ("DELETE", "/api/crm/contacts/{id}/"): api(RECORDS_DELETE, NO_CONTENT),
-    ("GET", "/api/crm/contacts/{id}/tags/"): api(RECORDS_VIEW),
+    ("GET", "/api/crm/contacts/{id}/tags/"): api(RECORD_TAGS_VIEW),
     ("POST", "/api/crm/contacts/{id}/tags/"): api(RECORDS_CHANGE, CREATED),
     ("DELETE", "/api/crm/contacts/{id}/tags/{tag_id}/"): api(RECORDS_CHANGE, NO_CONTENT),
     ("POST", "/api/crm/contacts/bulk-tags/"): api(RECORDS_CHANGE),
@@ -172,7 +190,7 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("PUT", "/api/crm/leads/{id}/"): api(RECORDS_CHANGE),
     ("PATCH", "/api/crm/leads/{id}/"): api(RECORDS_CHANGE),
     ("DELETE", "/api/crm/leads/{id}/"): api(RECORDS_DELETE, NO_CONTENT),
-    ("GET", "/api/crm/leads/{id}/tags/"): api(RECORDS_VIEW),
+    ("GET", "/api/crm/leads/{id}/tags/"): api(RECORD_TAGS_VIEW),
     ("POST", "/api/crm/leads/{id}/tags/"): api(RECORDS_CHANGE, CREATED),
     ("DELETE", "/api/crm/leads/{id}/tags/{tag_id}/"): api(RECORDS_CHANGE, NO_CONTENT),
     ("POST", "/api/crm/leads/bulk-tags/"): api(RECORDS_CHANGE),
@@ -182,13 +200,13 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("PUT", "/api/crm/deals/{id}/"): api(RECORDS_CHANGE),
     ("PATCH", "/api/crm/deals/{id}/"): api(RECORDS_CHANGE),
     ("DELETE", "/api/crm/deals/{id}/"): api(RECORDS_DELETE, NO_CONTENT),
-    ("GET", "/api/crm/deals/{id}/tags/"): api(RECORDS_VIEW),
+    ("GET", "/api/crm/deals/{id}/tags/"): api(RECORD_TAGS_VIEW),
     ("POST", "/api/crm/deals/{id}/tags/"): api(RECORDS_CHANGE, CREATED),
     ("DELETE", "/api/crm/deals/{id}/tags/{tag_id}/"): api(RECORDS_CHANGE, NO_CONTENT),
     ("POST", "/api/crm/deals/bulk-tags/"): api(RECORDS_CHANGE),
-    ("GET", "/api/crm/activities/"): api(RECORDS_VIEW),
+    ("GET", "/api/crm/activities/"): api(ACTIVITIES_VIEW),
     ("POST", "/api/crm/activities/"): api("AMR", CREATED),
-    ("GET", "/api/crm/activities/{id}/"): api(RECORDS_VIEW),
+    ("GET", "/api/crm/activities/{id}/"): api(ACTIVITIES_VIEW),
     ("PUT", "/api/crm/activities/{id}/"): api("AMR"),
     ("PATCH", "/api/crm/activities/{id}/"): api("AMR"),
     ("DELETE", "/api/crm/activities/{id}/"): api("AMR", NO_CONTENT),
@@ -206,22 +224,22 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("PATCH", "/api/crm/segments/{id}/"): api(SEGMENTS_MANAGE),
     ("DELETE", "/api/crm/segments/{id}/"): api(SEGMENTS_MANAGE, NO_CONTENT),
     ("GET", "/api/crm/segments/{id}/contacts/"): api(SEGMENTS_VIEW),
-    ("POST", "/api/crm/segments/{id}/contacts/"): api(SEGMENTS_MANAGE, CREATED),
+    ("POST", "/api/crm/segments/{id}/contacts/"): api(SEGMENTS_PICK, CREATED),
     ("DELETE", "/api/crm/segments/{id}/contacts/{contact_id}/"): api(SEGMENTS_MANAGE, NO_CONTENT),
-    ("GET", "/api/crm/segments/{id}/export.csv/"): api(SEGMENTS_VIEW),
+    ("GET", "/api/crm/segments/{id}/export.csv/"): api(SEGMENTS_EXPORT),
     ("GET", "/api/crm/segments/{id}/runs/"): api(SEGMENTS_VIEW),
     ("GET", "/api/crm/segments/{id}/changes/"): api(SEGMENTS_VIEW),
     ("POST", "/api/crm/segments/{id}/sync/"): api(SEGMENTS_MANAGE, ACCEPTED),
-    ("POST", "/api/crm/segments/{id}/export/"): api(SEGMENTS_VIEW, ACCEPTED),
+    ("POST", "/api/crm/segments/{id}/export/"): api(SEGMENTS_EXPORT, ACCEPTED),
     ("GET", "/api/crm/segments/fields/"): api(SEGMENTS_VIEW),
     ("POST", "/api/crm/segments/preview/"): api(SEGMENTS_MANAGE),
     ("GET", "/api/crm/audit/"): api("A"),
     ("GET", "/api/crm/audit/{id}/"): api("A"),
     # Background jobs: everyone follows their own (each identity asks for its own job;
     # someone else's is a 404, in jobs/tests).
-    ("GET", "/api/crm/jobs/"): api(SIGNED_IN),
-    ("GET", "/api/crm/jobs/{id}/"): api(SIGNED_IN),
-    ("GET", "/api/crm/jobs/{id}/download/"): api(SIGNED_IN),
+    ("GET", "/api/crm/jobs/"): api(JOB_FOLLOWERS),
+    ("GET", "/api/crm/jobs/{id}/"): api(JOB_FOLLOWERS),
+    ("GET", "/api/crm/jobs/{id}/download/"): api(JOB_FOLLOWERS),
 }
 
 # Endpoints added alongside this test (audit log, password change): should one go

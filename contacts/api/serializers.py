@@ -3,10 +3,14 @@ from rest_framework import serializers
 
 from contacts.models import DUPLICATE_EMAIL, Contact
 from core.api.serializers import OwnerField
-from tags.api.serializers import TagChipSerializer  # tags compose onto records (README: layers)
+
+# Tags compose onto records (README: layers).
+from tags.api.serializers import TagChipSerializer, TaggedRecordSerializerMixin
 
 
-class ContactSerializer(CountryFieldMixin, serializers.ModelSerializer):
+class ContactSerializer(
+    CountryFieldMixin, TaggedRecordSerializerMixin, serializers.ModelSerializer
+):
     owner = OwnerField()
     tags = TagChipSerializer(many=True, read_only=True)
     country_name = serializers.CharField(source="country.name", read_only=True)

@@ -161,6 +161,8 @@ def test_sales_rep_may_not_delete_a_contact(api_client_for, rep, contact):
 
 def test_sales_rep_may_create_and_edit_contacts(api_client_for, rep, contact):
     client = api_client_for(rep)
+    contact.owner = rep  # their own (others': cohort/tests/test_record_ownership.py)
+    contact.save()
 
     assert client.post(URL, {"first_name": "Rep's"}, format="json").status_code == 201
     assert client.patch(f"{URL}/{contact.pk}", {"city": "London"}, format="json").status_code == 200

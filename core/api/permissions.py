@@ -4,7 +4,9 @@ DRF's DjangoModelPermissions lets any authenticated user read; Cohort's Viewer
 role and the guide's "view" permissions need reads checked too.
 """
 
-from rest_framework.permissions import DjangoModelPermissions
+from rest_framework.permissions import SAFE_METHODS, BasePermission, DjangoModelPermissions
+
+from core.ownership import may_edit, refusal
 
 
 class ModelPermissions(DjangoModelPermissions):
@@ -14,3 +16,13 @@ class ModelPermissions(DjangoModelPermissions):
         "HEAD": ["%(app_label)s.view_%(model_name)s"],
         "OPTIONS": ["%(app_label)s.view_%(model_name)s"],
     }
+
+
+class RecordOwnership(BasePermission):
+    """Changing or deleting a record needs ownership too (core.ownership); reads do not."""
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        if request.method in SAFE_METHODS or may_edit(request.user, obj):
+            return True
+        self.message = refusal(obj)  # DRF answers 403 with it as the detail
+        return False

@@ -6,6 +6,8 @@ from django_filters import utils
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import viewsets
 
+from core.api.permissions import ModelPermissions, RecordOwnership
+
 
 class RecordFilterBackend(DjangoFilterBackend):
     """The FilterSet's filtering; an exact count it knows cheaply (`known_count`, e.g. a
@@ -31,6 +33,8 @@ class RecordViewSet(viewsets.ModelViewSet):
     """
 
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+    # Editing and deleting someone else's record is a 403 for users who edit only their own.
+    permission_classes = [ModelPermissions, RecordOwnership]
     filter_backends = [RecordFilterBackend]
     known_count: int | None = None
     anchor_queryset = None

@@ -2,10 +2,12 @@ from rest_framework import serializers
 
 from core.api.serializers import OwnerField
 from deals.models import Deal
-from tags.api.serializers import TagChipSerializer  # tags compose onto records (README: layers)
+
+# Tags compose onto records (README: layers).
+from tags.api.serializers import TagChipSerializer, TaggedRecordSerializerMixin
 
 
-class DealSerializer(serializers.ModelSerializer):
+class DealSerializer(TaggedRecordSerializerMixin, serializers.ModelSerializer):
     owner = OwnerField()
     tags = TagChipSerializer(many=True, read_only=True)
 

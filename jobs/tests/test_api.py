@@ -1,5 +1,6 @@
 """GET /api/crm/jobs: each person follows their own jobs and, when they may view segments,
-every segment's syncs and exports; Administrators everyone's."""
+every segment's syncs (others' exports hold their columns: not theirs); Administrators
+everyone's."""
 
 from django.contrib.auth.models import Permission
 

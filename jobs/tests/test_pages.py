@@ -113,7 +113,13 @@ def test_bulk_tagging_api_above_the_threshold_answers_202(api, people, vip, sett
     assert response.status_code == 202, response.json()
     job = response.json()
     assert (job["kind"], job["state"]) == ("bulk_tag", "succeeded")
-    assert job["result"] == {"record_type": "contacts", "matched": 3, "added": 0, "removed": 2}
+    assert job["result"] == {
+        "record_type": "contacts",
+        "matched": 3,
+        "skipped": 0,
+        "added": 0,
+        "removed": 2,
+    }
     assert not ContactTag.objects.filter(tag=vip).exists()
 
 
@@ -124,5 +130,5 @@ def test_bulk_tagging_api_at_the_threshold_answers_at_once(api, people, vip, set
     response = api.post("/api/crm/contacts/bulk-tags", body, format="json")
 
     assert response.status_code == 200
-    assert response.json() == {"matched": 3, "added": 1, "removed": 0}
+    assert response.json() == {"matched": 3, "skipped": 0, "added": 1, "removed": 0}
     assert not Job.objects.exists()

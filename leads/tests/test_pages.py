@@ -79,7 +79,9 @@ def test_lead_page_links_to_its_contact(browser_client, lead, contact):
         ("viewer", "GET", "/{id}/delete", 403),
         ("viewer", "POST", "/{id}/delete", 403),
         ("rep", "POST", "/new", 302),
-        ("rep", "POST", "/{id}/edit", 302),
+        # Someone else's: a rep edits only their own (core.ownership; their own: 302).
+        ("rep", "GET", "/{id}/edit", 403),
+        ("rep", "POST", "/{id}/edit", 403),
         ("rep", "GET", "/{id}/delete", 403),
         ("rep", "POST", "/{id}/delete", 403),
         ("manager", "GET", "/{id}/delete", 200),

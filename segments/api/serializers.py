@@ -128,14 +128,30 @@ class SegmentSerializer(serializers.ModelSerializer):
         return is_stale(segment, timezone.now())
 
 
+# What "view crm segments" alone shows of a member: enough to recognise them (#15 M5).
+IDENTIFYING_FIELDS = ["id", "first_name", "last_name", "email", "company"]
+
+
 class SegmentMemberSerializer(ContactSerializer):
-    """A member: the contact's own payload (its `id` is the contact's) and how it joined."""
+    """A member: the contact's own payload (its `id` is the contact's) and how it joined.
+
+    Users who may view contacts get the whole contact payload (its tags only with "view crm
+    tags"); those who may only view segments get the identifying fields.
+    """
 
     added_how = serializers.ChoiceField(choices=AddedHow.choices, read_only=True)
     added_at = serializers.DateTimeField(read_only=True)
 
     class Meta(ContactSerializer.Meta):
         fields = [*ContactSerializer.Meta.fields, "added_how", "added_at"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        user = getattr(self.context.get("request"), "user", None)
+        if user is not None and user.has_perm("contacts.view_contact"):
+            return data
+        shown = {*IDENTIFYING_FIELDS, "added_how", "added_at"}
+        return {key: value for key, value in data.items() if key in shown}
 
 
 class MembershipChangeSerializer(serializers.ModelSerializer):

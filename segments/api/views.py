@@ -26,7 +26,7 @@ from segments.api.serializers import (
 )
 from segments.choices import MembershipChangeKind, SegmentMode, SyncSchedule
 from segments.criteria import describe_registry
-from segments.export import csv_chunks, export_filename
+from segments.export import csv_chunks, export_columns, export_filename
 from segments.jobs import request_export, request_sync
 from segments.models import Segment, SegmentMember, SyncRun
 from tags.models import Tag
@@ -197,7 +197,8 @@ class SegmentViewSet(
         if request.method == "GET":
             members = services.segment_members(segment, request.query_params.get("search", ""))
             page = _members_page_contacts(self.paginate_queryset(members))
-            return self.get_paginated_response(SegmentMemberSerializer(page, many=True).data)
+            body = SegmentMemberSerializer(page, many=True, context=self.get_serializer_context())
+            return self.get_paginated_response(body.data)
         serializer = AddMemberSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         contact_id = serializer.validated_data["contact_id"]
@@ -208,7 +209,9 @@ class SegmentViewSet(
         member = SegmentMember.objects.select_related("contact").get(
             segment=segment, contact=contact
         )
-        body = SegmentMemberSerializer(_members_page_contacts([member])[0]).data
+        body = SegmentMemberSerializer(
+            _members_page_contacts([member])[0], context=self.get_serializer_context()
+        ).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(
@@ -245,7 +248,8 @@ class SegmentViewSet(
     )
     def export(self, request, pk=None):
         segment = self.get_object()
-        return csv_response(csv_chunks(segment), export_filename(segment))
+        columns = export_columns(request.user)
+        return csv_response(csv_chunks(segment, columns), export_filename(segment))
 
     # --- criteria tools -----------------------------------------------------------------------
 
@@ -264,8 +268,11 @@ class SegmentViewSet(
             segment = Segment.objects.filter(pk=data["segment_id"]).first()
             if segment is None:
                 raise ValidationError({"segment_id": [f"Unknown segment {data['segment_id']}."]})
-        count, sample = services.preview(data["criteria"], data["sample_size"], segment=segment)
-        return Response({"count": count, "sample": ContactSerializer(sample, many=True).data})
+        # Criteria can match any contact: samples only for those who may view contacts.
+        size = data["sample_size"] if request.user.has_perm("contacts.view_contact") else 0
+        count, sample = services.preview(data["criteria"], size, segment=segment)
+        sample = ContactSerializer(sample, many=True, context=self.get_serializer_context())
+        return Response({"count": count, "sample": sample.data})
 
     @extend_schema(
         responses=RegistrySerializer,
@@ -273,4 +280,4 @@ class SegmentViewSet(
     )
     @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
     def fields(self, request):
-        return Response(describe_registry())
+        return Response(describe_registry(request.user))

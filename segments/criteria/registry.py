@@ -491,8 +491,19 @@ FIELDS: dict[str, Field] = {
 }
 
 
-def describe_registry() -> dict[str, Any]:
-    """The registry as data, for the fields endpoint and the UI builder."""
+def _choices(f, user) -> list | None:
+    if not f.choices:
+        return None
+    # Tag names and colours are "view crm tags"' to show (#15 M5); criteria naming a tag
+    # still validate, by id.
+    if f.type == "tags" and user is not None and not user.has_perm("tags.view_tag"):
+        return []
+    return f.choices()
+
+
+def describe_registry(user=None) -> dict[str, Any]:
+    """The registry as data, for the fields endpoint and the UI builder; with `user`, only
+    the choices that user may see."""
     return {
         "matches": [{"value": key, "label": label} for key, label in MATCHES.items()],
         "max_depth": MAX_DEPTH,
@@ -513,7 +524,7 @@ def describe_registry() -> dict[str, Any]:
                     }
                     for op in f.operators.values()
                 ],
-                "choices": f.choices() if f.choices else None,
+                "choices": _choices(f, user),
             }
             for f in FIELDS.values()
         ],

@@ -492,7 +492,11 @@ def test_seeded_roles_hold_the_named_permissions(db):
             "codename", "name"
         )
     )
-    assert names == {"view_segment": "view crm segments", "manage_segment": "manage crm segments"}
+    assert names == {
+        "view_segment": "view crm segments",
+        "manage_segment": "manage crm segments",
+        "export_segment": "export crm segments",
+    }
     held = {
         group.name: set(
             group.permissions.filter(content_type__app_label="segments").values_list(
@@ -501,5 +505,6 @@ def test_seeded_roles_hold_the_named_permissions(db):
         )
         for group in Group.objects.all()
     }
-    assert held["Administrator"] == held["Sales manager"] == {"view_segment", "manage_segment"}
-    assert held["Sales rep"] == held["Viewer"] == {"view_segment"}
+    every = {"view_segment", "manage_segment", "export_segment"}
+    assert held["Administrator"] == held["Sales manager"] == every
+    assert held["Sales rep"] == held["Viewer"] == {"view_segment", "export_segment"}

@@ -14,11 +14,16 @@ class TagPermission(BasePermission):
 
 
 class RecordTaggingPermission(BasePermission):
-    """Seeing a record's tags needs view on the record; attaching and detaching need change."""
+    """Seeing a record's tags needs view on the record; attaching and detaching need change.
+
+    Every one also needs "view crm tags": a record's tags are the tag permission's to show,
+    and attaching by name or id would otherwise tell which tags exist (#15 M5). Which
+    records a user may change is ownership (core.ownership), checked by the views.
+    """
 
     def has_permission(self, request, view) -> bool:
         user = request.user
-        if not (user and user.is_authenticated):
+        if not (user and user.is_authenticated and user.has_perm("tags.view_tag")):
             return False
         taggable = view.taggable_type
         if request.method in SAFE_METHODS:

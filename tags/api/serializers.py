@@ -12,6 +12,26 @@ class TagChipSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "color"]
 
 
+VIEW_TAGS = "tags.view_tag"
+
+
+def may_see_tags(context: dict) -> bool:
+    """Whether the serializer's request user holds "view crm tags" (no request: no)."""
+    user = getattr(context.get("request"), "user", None)
+    return bool(user and user.has_perm(VIEW_TAGS))
+
+
+class TaggedRecordSerializerMixin:
+    """A record payload's `tags` only for users who may see tags ("view crm tags"): the
+    rest of the payload is the record's, its tags are the tag permission's (#15 M5)."""
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not may_see_tags(self.context):
+            data.pop("tags", None)
+        return data
+
+
 class TagUsageSerializer(serializers.Serializer):
     contacts = serializers.IntegerField(source="contacts_count")
     leads = serializers.IntegerField(source="leads_count")
@@ -86,5 +106,8 @@ class BulkTagSerializer(serializers.Serializer):
 
 class BulkTagResultSerializer(serializers.Serializer):
     matched = serializers.IntegerField()
+    skipped = serializers.IntegerField(
+        help_text="Chosen records left unchanged: you may change only records you own."
+    )
     added = serializers.IntegerField()
     removed = serializers.IntegerField()

@@ -12,6 +12,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from core.api.exceptions import Conflict
+from core.ownership import check_may_edit, edits_all, split_editable
 from jobs.api.serializers import JobSerializer, accepted
 from tags import services
 from tags.api.permissions import RecordTaggingPermission, TagPermission
@@ -104,6 +105,12 @@ class TaggedRecordViewSetMixin:
         # DRF's get_object_or_404: an id that is no number ("1,2") is a 404, not a 500.
         return get_object_or_404(self.taggable_type.model, pk=pk)
 
+    def _check_owner(self, pk) -> None:
+        """Users who edit only their own records (core.ownership) tag only those: a 403
+        naming the owner. Others skip the lookup, as the attach below loads no row."""
+        if not edits_all(self.request.user):
+            check_may_edit(self.request.user, self._record(pk))
+
     def _tags_response(self, record, status_code=status.HTTP_200_OK) -> Response:
         tags = services.record_tags(record)
         return Response(TagChipSerializer(tags, many=True).data, status=status_code)
@@ -129,6 +136,7 @@ class TaggedRecordViewSetMixin:
         if request.method == "GET":
             return self._tags_response(self._record(pk))
         record_id = self._record_id(pk)
+        self._check_owner(pk)
         serializer = AttachTagSerializer(data=request.data)
         if not serializer.is_valid():
             self._record(pk)  # an unknown record is a 404 before a bad body is a 400
@@ -201,6 +209,7 @@ class TaggedRecordViewSetMixin:
     )
     def detach_tag(self, request, pk=None, tag_id=None):
         record_id = self._record_id(pk)
+        self._check_owner(pk)
         tag_pk = int(tag_id)
         if not (
             0 < tag_pk <= MAX_ID
@@ -229,9 +238,10 @@ class TaggedRecordViewSetMixin:
         serializer = BulkTagSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        records = self._bulk_records(data)
-        matched = records.count()
-        if matched > settings.COHORT_BULK_TAG_JOB_ABOVE:
+        # Records the user may not change are left out and counted (core.ownership).
+        records, skipped = split_editable(request.user, self._bulk_records(data))
+        matched = records.count() + skipped
+        if matched - skipped > settings.COHORT_BULK_TAG_JOB_ABOVE:
             job = request_bulk_tagging(
                 self.taggable_type,
                 ids=data.get("ids"),
@@ -252,7 +262,12 @@ class TaggedRecordViewSetMixin:
             )
         except services.TagError as error:  # a tag deleted or merged since validation
             raise Conflict(str(error)) from error
-        body = {"matched": matched, "added": result.added, "removed": result.removed}
+        body = {
+            "matched": matched,
+            "skipped": skipped,
+            "added": result.added,
+            "removed": result.removed,
+        }
         return Response(BulkTagResultSerializer(body).data)
 
     @staticmethod

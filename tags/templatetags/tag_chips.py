@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from core.ownership import may_edit
 from tags.colors import HEX_COLOR, PALETTE, text_color_for
 from tags.filtersets import TAG_MATCH_CHOICES
 from tags.models import Tag
@@ -118,7 +119,8 @@ def record_tags_context(
         "verbose_name": opts.verbose_name,
         "tags": list(record_tags(record)),
         "list_url": reverse(f"{opts.model_name}_list"),
-        "can_tag": user.has_perm(taggable.change_permission),
+        # The change permission, and ownership for users who edit only their own.
+        "can_tag": user.has_perm(taggable.change_permission) and may_edit(user, record),
         "can_create": user.has_perm("tags.manage_tag"),
         "section_id": f"tags-{taggable.key}-{record.pk}",
         "error": error,

@@ -40,13 +40,23 @@ def signed_in(request, client, db):
 
 
 @pytest.fixture
-def lead(db, contact) -> Lead:
-    return Lead.objects.create(name="Engine order", company="Analytical Engines", contact=contact)
+def contact(contact, rep) -> Contact:
+    """The Sales rep's own contact: a rep tags only records they own (core.ownership)."""
+    contact.owner = rep
+    contact.save()
+    return contact
 
 
 @pytest.fixture
-def deal(db, contact) -> Deal:
-    return Deal.objects.create(title="Difference engine", contact=contact)
+def lead(db, contact, rep) -> Lead:
+    return Lead.objects.create(
+        name="Engine order", company="Analytical Engines", contact=contact, owner=rep
+    )
+
+
+@pytest.fixture
+def deal(db, contact, rep) -> Deal:
+    return Deal.objects.create(title="Difference engine", contact=contact, owner=rep)
 
 
 @pytest.fixture
@@ -772,12 +782,14 @@ def test_suggestions_need_view_permission(signed_in, who, expected, db):
 # --- Tag chips and the Tag filter on the lists ------------------------------------------------
 
 
-def tag_contacts(tags_by_name: dict[str, Tag]) -> dict[str, Contact]:
+def tag_contacts(tags_by_name: dict[str, Tag], owner=None) -> dict[str, Contact]:
     """Four contacts: tagged a and b, a only, b only, and none."""
     a, b = tags_by_name["a"], tags_by_name["b"]
     people = {}
     for last_name, tags in [("Both", [a, b]), ("OnlyA", [a]), ("OnlyB", [b]), ("Neither", [])]:
-        person = Contact.objects.create(first_name="Test", last_name=last_name, country="GB")
+        person = Contact.objects.create(
+            first_name="Test", last_name=last_name, country="GB", owner=owner
+        )
         for tag in tags:
             services.attach_tag(person, tag)
         people[last_name] = person
@@ -926,8 +938,8 @@ def test_bulk_bar_carries_the_current_filter(browser_client, contact):
     assert '<input type="hidden" name="query" value="country=GB&amp;tag_match=any">' in html
 
 
-def test_bulk_add_by_ids(signed_in, ab, enterprise):
-    people = tag_contacts(ab)
+def test_bulk_add_by_ids(signed_in, rep, ab, enterprise):
+    people = tag_contacts(ab, owner=rep)
     chosen = [people["Both"].pk, people["Neither"].pk]
 
     response = signed_in("rep").post(
@@ -944,8 +956,8 @@ def test_bulk_add_by_ids(signed_in, ab, enterprise):
     assert enterprise.contacts_count == 2
 
 
-def test_bulk_remove_by_ids(signed_in, ab):
-    people = tag_contacts(ab)
+def test_bulk_remove_by_ids(signed_in, rep, ab):
+    people = tag_contacts(ab, owner=rep)
 
     response = signed_in("rep").post(
         "/admin/contacts/bulk-tags",
@@ -984,8 +996,8 @@ def test_bulk_add_to_all_matching_the_filter(signed_in, ab, enterprise):
     assert sorted(tagged) == ["Both", "OnlyA", "OnlyB"]
 
 
-def test_bulk_remove_from_all_matching_the_filter(signed_in, ab):
-    tag_contacts(ab)
+def test_bulk_remove_from_all_matching_the_filter(signed_in, rep, ab):
+    tag_contacts(ab, owner=rep)
     response = signed_in("rep").post(
         "/admin/contacts/bulk-tags",
         {"op": "remove", "tags": [ab["b"].pk], "all_matching": "1", "query": "search=only"},

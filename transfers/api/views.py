@@ -153,5 +153,6 @@ class ExportView(APIView):
             records = export.filtered_records(record_type, request.query_params, request=request)
         except export.ExportFilterError as error:
             raise ValidationError({"detail": str(error)}) from None
-        rows = export.record_rows(record_type, records)
+        with_tags = request.user.has_perm("tags.view_tag")
+        rows = export.record_rows(record_type, records, with_tags=with_tags)
         return csv_response(csv_chunks(rows), export.export_filename(record_type))

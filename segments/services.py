@@ -272,6 +272,14 @@ def update_segment(
     if cleaned_mode is not None:
         segment.mode = cleaned_mode
         changed.append("mode")
+    if saved.live_failed_at is not None and (
+        (cleaned_criteria is not None and cleaned_criteria != saved.criteria)
+        or (cleaned_mode is not None and cleaned_mode != saved.mode)
+    ):
+        # Live updates stopped on these criteria: new ones (or another mode) start afresh,
+        # and a live segment's full sync after this change brings its members up to date.
+        segment.live_error, segment.live_failed_at = "", None
+        changed += ["live_error", "live_failed_at"]
     if cleaned_schedule is not None and cleaned_schedule != saved.sync_schedule:
         # An unchanged schedule keeps its next run: saving the form must not postpone it.
         changed += set_schedule(segment, cleaned_schedule)

@@ -258,6 +258,9 @@ def sync_segment(
                 last_synced_at=finished_at,
                 last_run=run,
                 next_sync_at=next_sync_at,
+                # Members are right again: live updates of a segment stopped on an error resume.
+                live_error="",
+                live_failed_at=None,
             )
             details = {
                 "run_id": run.pk,
@@ -287,4 +290,5 @@ def sync_segment(
     segment.next_sync_at = next_sync_at
     segment.last_run = run
     segment.criteria = locked.criteria
+    segment.live_error, segment.live_failed_at = "", None
     return run

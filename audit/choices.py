@@ -16,6 +16,7 @@ class Action(models.TextChoices):
     SEGMENT_DELETED = "segment.deleted", _("Segment deleted")
     SEGMENT_SYNCED = "segment.synced", _("Segment synced")
     SEGMENT_SYNC_FAILED = "segment.sync_failed", _("Segment sync failed")
+    SEGMENT_LIVE_FAILED = "segment.live_failed", _("Live updates stopped")
     SEGMENT_MEMBER_ADDED = "segment.member_added", _("Member added by hand")
     SEGMENT_MEMBER_REMOVED = "segment.member_removed", _("Member removed by hand")
     TOKEN_CREATED = "token.created", _("API token created")

@@ -91,6 +91,8 @@ def _summarise(action: str, details: dict) -> str:
             )
         case Action.SEGMENT_SYNC_FAILED:
             return f"Membership unchanged. {details.get('error', '')}".strip()
+        case Action.SEGMENT_LIVE_FAILED:
+            return f"Skipped until fixed. {details.get('error', '')}".strip()
         case Action.SEGMENT_MEMBER_ADDED | Action.SEGMENT_MEMBER_REMOVED:
             return str(details.get("contact_name") or f"Contact {details.get('contact_id', '?')}")
         case Action.TOKEN_CREATED | Action.TOKEN_REVOKED:

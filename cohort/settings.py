@@ -316,7 +316,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "segments.dispatch_scheduled_syncs",
         "schedule": timedelta(seconds=60),
     },
+    # Running jobs whose worker stopped reporting (killed, out of memory, a lost node) are
+    # marked lost, and syncs and exports queued again (jobs.services.reap_lost_jobs).
+    "jobs: mark jobs whose worker stopped as lost": {
+        "task": "jobs.reap_lost_jobs",
+        "schedule": timedelta(seconds=60),
+    },
 }
+# A running job's worker writes a heartbeat this often (seconds), from a thread of its own,
+# and a job whose heartbeat is older than COHORT_JOB_LOST_AFTER_SECONDS is lost.
+COHORT_JOB_HEARTBEAT_SECONDS = float(os.environ.get("COHORT_JOB_HEARTBEAT_SECONDS", "15"))
+COHORT_JOB_LOST_AFTER_SECONDS = float(os.environ.get("COHORT_JOB_LOST_AFTER_SECONDS", "120"))
 # Files that jobs make (exports) until downloaded: a volume every web and worker process
 # shares when they run on several machines.
 COHORT_JOB_FILES_DIR = Path(os.environ.get("COHORT_JOB_FILES_DIR", VAR_DIR / "job-files"))

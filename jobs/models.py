@@ -43,6 +43,9 @@ class Job(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     # host:pid of the process running it, for operators (and the worker-kill test).
     worker = models.CharField(max_length=200, blank=True)
+    # Last sign of life of the process running it; a running job silent for too long has
+    # lost its worker (jobs.services.reap_lost_jobs).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -9,6 +9,15 @@ died is run again, its work having rolled back with the worker's transaction).
 Each kind's work is a plain function in its own app (HANDLERS), given the job and
 a progress reporter, returning the result to keep; it raises JobFailed for an
 outcome the user should read, RetryLater when it must wait for a lock.
+
+A whole worker that dies (killed, out of memory, a lost node) cannot say so, and its
+task comes back only after the broker's visibility timeout (an hour). So a running
+job carries a heartbeat, written by its progress reports and, every
+COHORT_JOB_HEARTBEAT_SECONDS, by a thread of the worker with a connection of its own
+(the work's own transaction would hide it). `reap_lost_jobs` (celery beat, and the
+run_scheduled_syncs command without beat) fails the running jobs silent for longer
+than COHORT_JOB_LOST_AFTER_SECONDS and queues syncs and exports again (they are safe
+to repeat); `active_job` never hands out such a job, so a new Sync starts afresh.
 """
 
 from __future__ import annotations
@@ -16,14 +25,17 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -46,6 +58,12 @@ RECORD_MODELS = [("contacts", "contact"), ("leads", "lead"), ("deals", "deal")]
 MAX_ATTEMPTS = 3
 PROGRESS_KEY = "jobs:progress:{}"
 PROGRESS_TTL = 24 * 3600
+# Work that may simply run again when its worker died: a sync replaces the membership
+# whole, an export rewrites its file.
+REQUEUE_KINDS = frozenset({JobKind.SEGMENT_SYNC, JobKind.SEGMENT_EXPORT})
+LOST = "The worker running this job stopped (restarted, out of memory or lost) before the end; "
+LOST_REQUEUED = LOST + "nothing it did was kept, and the job was queued again."
+LOST_GIVEN_UP = LOST + "check what was done, and start it again if needed."
 ProgressReporter = Callable[[str, int], None]
 
 
@@ -115,7 +133,9 @@ def progress_reporter(job_id) -> ProgressReporter:
         percent = max(0, min(100, int(percent)))
         cache.set(PROGRESS_KEY.format(job_id), (phase, percent), PROGRESS_TTL)
         if not connection.in_atomic_block:
-            Job.objects.filter(pk=job_id).update(phase=phase[:200], progress=percent)
+            Job.objects.filter(pk=job_id).update(
+                phase=phase[:200], progress=percent, heartbeat_at=timezone.now()
+            )
 
     return report
 
@@ -147,8 +167,10 @@ def _begin(job_id) -> Job | None:
         job.attempts += 1
         job.started_at = job.started_at or timezone.now()
         job.worker = f"{socket.gethostname()}:{os.getpid()}"[:200]
+        job.heartbeat_at = timezone.now()
         job.phase, job.progress = ("Starting", 0) if job.attempts == 1 else ("Starting again", 0)
-        job.save(update_fields=["state", "attempts", "started_at", "worker", "phase", "progress"])
+        fields = ["state", "attempts", "started_at", "worker", "heartbeat_at", "phase", "progress"]
+        job.save(update_fields=fields)
     cache.delete(PROGRESS_KEY.format(job.pk))
     return job
 
@@ -171,7 +193,8 @@ def run_job(job_id) -> Job | None:
         return Job.objects.filter(pk=job_id).first()
     handler = import_string(HANDLERS[job.kind])
     try:
-        result = handler(job, progress_reporter(job.pk))
+        with _heartbeat(job.pk):
+            result = handler(job, progress_reporter(job.pk))
     except RetryLater as wait:
         if runs_inline():
             _finish(job.pk, JobState.FAILED, error=str(wait))
@@ -188,6 +211,116 @@ def run_job(job_id) -> Job | None:
     else:
         _finish(job.pk, JobState.SUCCEEDED, result=result)
     return Job.objects.get(pk=job.pk)
+
+
+@contextmanager
+def _heartbeat(job_id) -> Iterator[None]:
+    """While the block runs, a thread writes the job's heartbeat on a connection of its own.
+
+    Not on SQLite: a long job's write transaction holds the database's only write lock, so
+    the beat could not be written; there (one machine) a job whose process still runs
+    is never taken for lost (_worker_alive).
+    """
+    if connection.vendor == "sqlite":
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(settings.COHORT_JOB_HEARTBEAT_SECONDS):
+                try:
+                    Job.objects.filter(pk=job_id, state=JobState.RUNNING).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except DatabaseError:  # the next beat tries again; the reaper allows for gaps
+                    logger.warning("Could not write the heartbeat of job %s", job_id)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+def _worker_alive(worker: str) -> bool:
+    """Whether the process named `worker` (host:pid) surely runs: on this host, alive and
+    not a zombie. Another host's process cannot be checked from here."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
+def _lost_before(now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) - timedelta(seconds=settings.COHORT_JOB_LOST_AFTER_SECONDS)
+
+
+def _is_lost(job: Job, cutoff: datetime) -> bool:
+    last_sign = job.heartbeat_at or job.started_at or job.created_at
+    return job.state == JobState.RUNNING and last_sign < cutoff and not _worker_alive(job.worker)
+
+
+def _reap(job_id, cutoff: datetime, *, requeue: bool) -> tuple[bool, Job | None]:
+    """Fail the job if it is (still) lost, and queue its work again when `requeue` allows
+    and its kind is safe to repeat; whether it was lost, and the new job if any."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or not _is_lost(job, cutoff):
+            return False, None
+        again = requeue and job.kind in REQUEUE_KINDS and job.attempts < MAX_ATTEMPTS
+        replacement = None
+        if again:
+            replacement = create_job(
+                JobKind(job.kind),
+                title=job.title,
+                params=job.params,
+                user=job.created_by,
+                segment=job.segment,
+            )
+            # A job that kills its worker every time is still given up after MAX_ATTEMPTS.
+            Job.objects.filter(pk=replacement.pk).update(attempts=job.attempts)
+        job.state, job.finished_at = JobState.FAILED, timezone.now()
+        job.error = LOST_REQUEUED if again else LOST_GIVEN_UP
+        if replacement is not None:
+            job.result = {"requeued_as": str(replacement.pk)}
+        job.save(update_fields=["state", "finished_at", "error", "result"])
+    logger.warning("Job %s (%s) lost its worker %s", job.pk, job.kind, job.worker)
+    cache.delete(PROGRESS_KEY.format(job.pk))
+    return True, replacement
+
+
+def reap_lost_jobs(now: datetime | None = None) -> dict:
+    """Fail the running jobs whose worker stopped (heartbeat older than
+    COHORT_JOB_LOST_AFTER_SECONDS) and queue syncs and exports again; how many were
+    lost and requeued. Run by celery beat and run_scheduled_syncs; safe to run twice.
+    Must be called outside any transaction."""
+    cutoff = _lost_before(now)
+    silent = Job.objects.filter(state=JobState.RUNNING).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    )
+    lost = requeued = 0
+    for job_id in silent.values_list("pk", flat=True):
+        was_lost, replacement = _reap(job_id, cutoff, requeue=True)
+        lost += was_lost
+        if replacement is not None:
+            requeued += 1
+            launch(replacement)
+    return {"lost": lost, "requeued": requeued}
 
 
 def job_file(job: Job) -> Path:
@@ -250,6 +383,13 @@ def visible_jobs(user: User) -> QuerySet[Job]:
 
 
 def active_job(segment, kind: JobKind, states=ACTIVE_STATES) -> Job | None:
-    """The newest queued or running job of this kind on the segment (or in `states`), if any."""
+    """The newest queued or running job of this kind on the segment (or in `states`), if any.
+
+    A running job whose worker stopped is failed here instead (not queued again: the
+    caller starts the work afresh), so no one joins a job that will never end."""
     jobs = Job.objects.filter(segment=segment, kind=kind, state__in=states)
-    return jobs.order_by("-created_at").first()
+    cutoff = _lost_before()
+    while (job := jobs.order_by("-created_at").first()) is not None and _is_lost(job, cutoff):
+        _reap(job.pk, cutoff, requeue=False)
+        jobs = jobs.exclude(pk=job.pk)
+    return job

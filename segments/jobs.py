@@ -34,6 +34,9 @@ from segments.sync import SyncInProgress, sync_segment
 
 logger = logging.getLogger(__name__)
 
+# First key of the PostgreSQL advisory locks that requests for a segment's sync job take
+# (second: its id); segments.sync's lock space is the one before.
+REQUEST_LOCK_SPACE = 0x5E7
 # Progress is reported every this many exported rows.
 EXPORT_PROGRESS_EVERY = 10_000
 
@@ -59,28 +62,47 @@ def request_sync(
     """A sync job for the segment: the one already queued or running, or a new one,
     titled after what started it (`start`: the Sync button or the API by default).
 
-    The segment's row lock makes two requests at once agree on one job. Without a
+    Requests at once agree on one job, without waiting for a running sync. Without a
     broker the new job has run by the time this returns.
     """
     return _request_sync(segment, user, SyncStart(start))[0]
 
 
 def _request_sync(segment: Segment, user: User | None, start: SyncStart) -> tuple[Job, bool]:
-    """The job, and whether it is a new one (False: an active job was joined)."""
+    """The job, and whether it is a new one (False: an active job was joined).
+
+    Never waits for a running sync (which holds the segment's row lock for its whole
+    run): most requests meanwhile find its job with a plain read and join it; the
+    others agree on one new job under a lock of their own (PostgreSQL: an advisory
+    lock only requests take, held for this short transaction; SQLite: the IMMEDIATE
+    transaction's write lock).
+    """
+    states = (JobState.QUEUED,) if start in AFTER_A_CHANGE else ACTIVE_STATES
+    job = jobs.active_job(segment, JobKind.SEGMENT_SYNC, states)
+    if job is not None:
+        return job, False
     with transaction.atomic():
-        locked = Segment.objects.select_for_update().get(pk=segment.pk)
-        states = (JobState.QUEUED,) if start in AFTER_A_CHANGE else ACTIVE_STATES
-        job = jobs.active_job(locked, JobKind.SEGMENT_SYNC, states)
+        _serialise_requests(segment)
+        current = Segment.objects.get(pk=segment.pk)
+        job = jobs.active_job(current, JobKind.SEGMENT_SYNC, states)
         if job is not None:
             return job, False
         job = jobs.create_job(
             JobKind.SEGMENT_SYNC,
-            title=SYNC_TITLES[start].format(name=locked.name),
-            params={"segment_id": locked.pk, "start": start.value},
+            title=SYNC_TITLES[start].format(name=current.name),
+            params={"segment_id": current.pk, "start": start.value},
             user=user,
-            segment=locked,
+            segment=current,
         )
     return jobs.launch(job), True
+
+
+def _serialise_requests(segment: Segment) -> None:
+    connection = connections[router.db_for_write(Job)]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            key = [REQUEST_LOCK_SPACE, segment.pk % 2**31]
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", key)
 
 
 def sync_result(run: SyncRun) -> dict:

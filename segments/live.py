@@ -19,6 +19,15 @@ sync uses (segments.membership), so the same rules hold:
 - members by rule that stop matching leave;
 - manual additions stay while they match a top-level condition (compile_keep).
 
+One live segment whose criteria fail to compile or to run (a value the database cannot
+compare, say) must not stop the others: each segment's statements run in a savepoint
+of their own; a failing segment is rolled back alone, marked (`live_error`,
+`live_failed_at`: its page, the list and the API show them), written to the audit log
+once, when it stops, and skipped by later batches. Editing its criteria or a successful
+sync (which brings its members up to date) clears the mark (segments.services,
+segments.sync). Database trouble that a retry may cure (a deadlock, a lock timeout, a
+lost connection) is no fault of the segment: it aborts the batch, which the task retries.
+
 A batch is one transaction holding the live segments' row locks (the lock a sync
 and a manual add or remove take), taken by ascending id, so it waits for a running
 sync of one of them instead of interleaving with it, and commits once. Within it
@@ -37,16 +46,19 @@ from __future__ import annotations
 
 import heapq
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from django.db import connections, transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import F
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from audit.choices import Action
+from audit.services import record_event
 from contacts.models import Contact
 from segments.choices import ChangeReason, SegmentMode
 from segments.criteria import compile_criteria, compile_keep, context, uses_relative_dates
@@ -66,6 +78,10 @@ from segments.notify import (
     live_dependents,
     segment_database,
 )
+
+logger = logging.getLogger(__name__)
+# Errors a retry of the whole batch may cure: not the segment's fault (see above).
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 
 @dataclass(frozen=True)
@@ -199,10 +215,13 @@ def _statements(criteria: dict, using: str) -> _Statements:
 def _lock_live_segments(segment_ids: list[int] | None, using: str) -> dict[int, dict]:
     """Row locks on the live segments (all, or those of `segment_ids`): the lock a sync
     and a manual add or remove take, taken by ascending id like every other writer that
-    locks several segments. Their criteria, by id; segments made manual meanwhile are
-    left out."""
+    locks several segments. Their criteria, by id; segments made manual meanwhile, and
+    those whose live updates stopped on an error, are left out."""
     connection = connections[using]
-    sql = f"SELECT id, criteria FROM {Segment._meta.db_table} WHERE mode = %s"
+    sql = (
+        f"SELECT id, criteria FROM {Segment._meta.db_table} "
+        "WHERE mode = %s AND live_failed_at IS NULL"
+    )
     params: list = [SegmentMode.LIVE]
     if segment_ids is not None:
         sql += f" AND id IN ({', '.join(['%s'] * len(segment_ids))})"
@@ -219,6 +238,32 @@ def _lock_live_segments(segment_ids: list[int] | None, using: str) -> dict[int, 
     return {
         pk: json.loads(value) if isinstance(value, str | bytes) else value for pk, value in rows
     }
+
+
+def _update_segment(
+    cursor, segment_id: int, criteria: dict, contact_ids: list[int], log: ChangeLog, using: str
+) -> tuple[int, int]:
+    """One live segment's membership of these contacts brought up to date; (joined, left)."""
+    vendor = connections[using].vendor
+    match, keep = _statements(criteria, using).bound(vendor, contact_ids)
+    came, gone = update_within(cursor, Segment(pk=segment_id), match, keep, log, contact_ids)
+    if came or gone:
+        Segment.objects.using(using).filter(pk=segment_id).update(
+            member_count=F("member_count") + came - gone
+        )
+    return came, gone
+
+
+def _stop_live_updates(segment_id: int, exc: Exception, using: str) -> None:
+    """Mark the segment's live updates stopped, with the error; audited once, when they stop."""
+    logger.error(
+        "Live update of segment %s failed; it is skipped until fixed", segment_id, exc_info=exc
+    )
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    stopped = Segment.objects.using(using).filter(pk=segment_id, live_failed_at__isnull=True)
+    if stopped.update(live_error=error, live_failed_at=timezone.now()):
+        segment = Segment.objects.using(using).get(pk=segment_id)
+        record_event(None, Action.SEGMENT_LIVE_FAILED, segment, {"error": error})
 
 
 def _update_batch(
@@ -242,15 +287,17 @@ def _update_batch(
         with connection.cursor() as cursor:
             # In dependency order: a segment testing another sees its new membership.
             for segment_id in order:
-                match, keep = _statements(live[segment_id], using).bound(
-                    connection.vendor, contact_ids
-                )
-                segment = Segment(pk=segment_id)
-                came, gone = update_within(cursor, segment, match, keep, log, contact_ids)
-                if came or gone:
-                    Segment.objects.using(using).filter(pk=segment_id).update(
-                        member_count=F("member_count") + came - gone
-                    )
+                try:
+                    # A savepoint: on PostgreSQL a failed statement would abort the batch.
+                    with transaction.atomic(using=using):
+                        came, gone = _update_segment(
+                            cursor, segment_id, live[segment_id], contact_ids, log, using
+                        )
+                except TRANSIENT_ERRORS:
+                    raise
+                except Exception as exc:
+                    _stop_live_updates(segment_id, exc, using)
+                    continue
                 joined, left = joined + came, left + gone
     return len(order), joined, left
 

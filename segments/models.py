@@ -65,6 +65,10 @@ class Segment(models.Model):
     )
     # When the scheduled sync is next due; None while the schedule is off.
     next_sync_at = models.DateTimeField(_("next scheduled sync"), null=True, editable=False)
+    # Live segments: why live updates stopped, and since when (None: they run). Set by
+    # segments.live when the criteria fail; cleared by an edit of them or a successful sync.
+    live_error = models.TextField(_("live update error"), blank=True, editable=False)
+    live_failed_at = models.DateTimeField(_("live updates stopped"), null=True, editable=False)
 
     class Meta:
         ordering = [Lower("name"), "id"]

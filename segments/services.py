@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, ProtectedError, QuerySet
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -45,6 +45,7 @@ from segments.models import (
 from segments.notify import contacts_changed
 from segments.references import REFERENCE_COLUMNS, SegmentInUse, ensure_unused, segments_using
 from segments.schedule import set_schedule
+from segments.sync import refuse_while_syncing
 
 NAME_MAX_LENGTH = Segment._meta.get_field("name").max_length
 
@@ -150,9 +151,36 @@ def _clean(
 # --- segments ---------------------------------------------------------------------------------
 
 
-def _lock(segment: Segment) -> Segment:
-    """The segment's row lock: every membership write takes it (sync included)."""
-    return Segment.objects.select_for_update().get(pk=segment.pk)
+def _lock(segment: Segment, referred: Iterable[int] = ()) -> Segment:
+    """The segment's row lock: every membership write takes it (sync included).
+
+    Refused at once (SegmentBusy) while a sync of the segment runs, as the sync holds
+    that lock for its whole run. `referred`: segments the change will point at; each is
+    key-share locked (what the reference's foreign key takes anyway) with this one in
+    ascending id order, the order of every writer that locks several segments, so two
+    edits pointing at each other's segments queue instead of deadlocking.
+    """
+    refuse_while_syncing(segment)
+    locked = None
+    for pk in sorted({segment.pk, *referred}):
+        if pk == segment.pk:
+            locked = Segment.objects.select_for_update().get(pk=pk)
+        elif connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                table = Segment._meta.db_table
+                cursor.execute(f"SELECT id FROM {table} WHERE id = %s FOR KEY SHARE", [pk])
+    return locked
+
+
+def _segments_referred(criteria) -> set[int]:
+    """The segments that criteria not yet validated point at (none if they are invalid:
+    the validation under the locks says why)."""
+    if criteria is None:
+        return set()
+    try:
+        return criteria_references(_validate_criteria(criteria))[ReferenceKind.SEGMENT]
+    except CriteriaError:
+        return set()
 
 
 def _sync_after_commit(segment: Segment, user: User | None, start: SyncStart) -> None:
@@ -225,7 +253,8 @@ def update_segment(
 
     The audit log records the fields whose value actually changed, if any.
     """
-    saved = _lock(segment)
+    # Validated with the locks held: a cycle made by a concurrent edit is seen.
+    saved = _lock(segment, _segments_referred(criteria))
     cleaned_name, cleaned_criteria, cleaned_mode, cleaned_schedule = _clean(
         name, criteria, saved, mode, sync_schedule
     )
@@ -243,6 +272,14 @@ def update_segment(
     if cleaned_mode is not None:
         segment.mode = cleaned_mode
         changed.append("mode")
+    if saved.live_failed_at is not None and (
+        (cleaned_criteria is not None and cleaned_criteria != saved.criteria)
+        or (cleaned_mode is not None and cleaned_mode != saved.mode)
+    ):
+        # Live updates stopped on these criteria: new ones (or another mode) start afresh,
+        # and a live segment's full sync after this change brings its members up to date.
+        segment.live_error, segment.live_failed_at = "", None
+        changed += ["live_error", "live_failed_at"]
     if cleaned_schedule is not None and cleaned_schedule != saved.sync_schedule:
         # An unchanged schedule keeps its next run: saving the form must not postpone it.
         changed += set_schedule(segment, cleaned_schedule)

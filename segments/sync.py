@@ -89,6 +89,34 @@ class Counts:
     members_after: int
 
 
+class SegmentBusy(Exception):
+    """A short change to a segment (an edit, a member added or removed, a delete) refused
+    because a sync of it is running: it would otherwise wait for the whole sync."""
+
+    def __init__(self, segment: Segment) -> None:
+        super().__init__("A sync of this segment is running; try again when it finishes.")
+        self.segment = segment
+
+
+def refuse_while_syncing(segment: Segment, using: str | None = None) -> None:
+    """SegmentBusy at once while a sync of the segment runs; never waits for it.
+
+    On PostgreSQL the try-lock, when it succeeds, holds the sync lock until the
+    caller's transaction ends, so no sync starts under the change either. SQLite has
+    one writer at a time: the caller's IMMEDIATE transaction already orders the two.
+    """
+    using = using or router.db_for_write(Segment)
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_xact_lock(%s, %s)", [ADVISORY_LOCK_SPACE, segment.pk % 2**31]
+        )
+        if not cursor.fetchone()[0]:
+            raise SegmentBusy(segment)
+
+
 def _take_sync_lock(segment: Segment, *, wait: bool, using: str) -> None:
     connection = connections[using]
     if connection.vendor != "postgresql":
@@ -195,8 +223,9 @@ def sync_segment(
             _take_sync_lock(segment, wait=wait, using=using)
             # No contact is deleted while the sync may still add it (no foreign key would).
             hold_contacts(using)
-            # The row lock orders the sync with manual adds and removes (services).
-            locked = Segment.objects.using(using).select_for_update().get(pk=segment.pk)
+            # The row lock orders the sync with manual adds and removes (services). NO KEY:
+            # rows that merely refer to the segment (criteria references, jobs) need not wait.
+            locked = Segment.objects.using(using).select_for_update(no_key=True).get(pk=segment.pk)
             # Made first, so that the membership changes can name it; filled in below.
             run = SyncRun.objects.using(using).create(
                 segment=locked,
@@ -229,6 +258,9 @@ def sync_segment(
                 last_synced_at=finished_at,
                 last_run=run,
                 next_sync_at=next_sync_at,
+                # Members are right again: live updates of a segment stopped on an error resume.
+                live_error="",
+                live_failed_at=None,
             )
             details = {
                 "run_id": run.pk,
@@ -258,4 +290,5 @@ def sync_segment(
     segment.next_sync_at = next_sync_at
     segment.last_run = run
     segment.criteria = locked.criteria
+    segment.live_error, segment.live_failed_at = "", None
     return run

@@ -39,6 +39,7 @@ from segments.forms import AddMemberForm, CriteriaField, SegmentForm
 from segments.jobs import request_export, request_sync
 from segments.models import Segment, SegmentMember, SyncRun
 from segments.schedule import is_stale, next_run
+from segments.sync import SegmentBusy
 from tags.colors import HEX_COLOR, text_color_for
 from tags.models import Tag
 
@@ -101,6 +102,7 @@ def _editor(request: HttpRequest, segment: Segment | None) -> HttpResponse:
     """One form for New Segment and edit, saved through create_segment / update_segment."""
     if request.method == "POST":
         form = SegmentForm(request.POST)
+        busy_status = 400
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -138,9 +140,12 @@ def _editor(request: HttpRequest, segment: Segment | None) -> HttpResponse:
                 return redirect("segment_detail", segment.pk)
             except ValidationError as error:
                 form.add_service_errors(error)
+            except SegmentBusy as busy:
+                form.add_error(None, str(busy))
+                busy_status = 409
         if segment is not None:
             segment.refresh_from_db()  # the heading shows the saved name, not the rejected one
-        status = 400
+        status = busy_status
     else:
         initial = {"criteria": segment.criteria if segment else {"match": "all", "conditions": []}}
         initial["mode"] = segment.mode if segment else SegmentMode.MANUAL
@@ -484,6 +489,8 @@ def segment_member_add(request: HttpRequest, pk: int) -> HttpResponse:
         added = services.add_member(segment, contact, request.user)
     except ValidationError as refused:  # a live segment would drop them at once
         return _after_member_change(request, segment, error=" ".join(refused.messages), status=400)
+    except SegmentBusy as busy:
+        return _after_member_change(request, segment, error=str(busy), status=409)
     if added:
         note = f"Added {contact} by hand: syncs keep them while they match a condition."
     else:
@@ -498,7 +505,11 @@ def segment_member_remove(request: HttpRequest, pk: int, contact_id: int) -> Htt
     """Remove on a member's row: later syncs will not add the contact back."""
     segment = _segment(pk)
     contact = get_object_or_404(Contact, pk=contact_id)
-    if services.remove_member(segment, contact, request.user):
+    try:
+        removed = services.remove_member(segment, contact, request.user)
+    except SegmentBusy as busy:
+        return _after_member_change(request, segment, error=str(busy), status=409)
+    if removed:
         note = f"Removed {contact}. Syncs will not add them back unless someone adds them by hand."
     else:  # no name: managing segments does not show contacts that are not members
         note = "That contact was not a member."
@@ -576,6 +587,10 @@ def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
             services.delete_segment(segment, request.user)
         except services.SegmentInUse as error:
             context = {"segment": segment, "used_by": error.segments, "error": str(error)}
+            return render(request, "segments/segment_delete.html", context, status=409)
+        except SegmentBusy as busy:
+            used_by = services.segments_using("segment", segment.pk)
+            context = {"segment": segment, "used_by": used_by, "error": str(busy)}
             return render(request, "segments/segment_delete.html", context, status=409)
         messages.success(request, f"Segment “{name}” deleted.")
         return redirect("segment_list")

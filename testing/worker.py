@@ -74,9 +74,10 @@ def _database_url() -> str:
     return f"postgres://{user}@{host}:{port}/{db['NAME']}"
 
 
-def start_worker(folder: Path, files_dir: Path) -> Worker:
-    queue = f"cohort-test-{uuid.uuid4().hex[:12]}"
-    log = folder / f"{queue}.log"
+def start_worker(folder: Path, files_dir: Path, queue: str | None = None) -> Worker:
+    """A worker on a queue of its own, or on `queue` (one taking over from a dead worker)."""
+    queue = queue or f"cohort-test-{uuid.uuid4().hex[:12]}"
+    log = folder / f"{queue}-{uuid.uuid4().hex[:6]}.log"
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
@@ -85,6 +86,8 @@ def start_worker(folder: Path, files_dir: Path) -> Worker:
         "COHORT_CELERY_QUEUE": queue,
         "COHORT_JOB_FILES_DIR": str(files_dir),
         "COHORT_LOG_LEVEL": "INFO",
+        # A heartbeat every second, so a test sees one go silent quickly.
+        "COHORT_JOB_HEARTBEAT_SECONDS": "1",
     }
     command = [sys.executable, "-m", "celery", "-A", "cohort", "worker"]
     command += ["--pool=prefork", "--concurrency=1", "--without-gossip", "--without-mingle"]

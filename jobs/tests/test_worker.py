@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 
 from contacts.models import Contact
+from jobs import services as job_services
 from jobs.choices import JobState
 from jobs.models import Job
 from segments.criteria import compile_criteria, context
@@ -21,7 +22,7 @@ from segments.export import csv_chunks
 from segments.jobs import request_sync
 from segments.models import Segment, SegmentMember
 from tags.models import ContactTag
-from testing.worker import wait_for
+from testing.worker import start_worker, stop_worker, wait_for
 
 # The worker reads what the test commits; serialized_rollback: the flush after a
 # transactional test must not lose the seeded roles.
@@ -97,6 +98,20 @@ def test_export_job_writes_the_file_in_the_worker(celery_worker_process, api, am
     assert b"".join(download.streaming_content).decode() == "".join(csv_chunks(americans))
 
 
+def _blocking_members() -> psycopg.Connection:
+    """A connection whose lock stops the next sync in the middle of its transaction, at
+    its DELETE of leavers, until the connection is closed."""
+    db = connection.settings_dict
+    blocker = psycopg.connect(
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        user=db["USER"] or "postgres",
+        dbname=db["NAME"],
+    )
+    blocker.execute("LOCK TABLE segments_segmentmember IN SHARE MODE")
+    return blocker
+
+
 def _sync_waiting_for_members() -> bool:
     """Whether a sync waits, mid-transaction, for a write on the member table."""
     with connection.cursor() as cursor:
@@ -115,17 +130,8 @@ def test_a_worker_killed_mid_sync_leaves_the_membership_and_the_retry_finishes(
     wait_for(lambda: Job.objects.filter(state=JobState.SUCCEEDED).exists(), "the first sync")
     before = _members(americans)
     Contact.objects.filter(pk=people["Di"].pk).update(country="US")
-    # A lock held elsewhere stops the next sync in the middle of its transaction.
-    db = connection.settings_dict
-    blocker = psycopg.connect(
-        host=db["HOST"] or "127.0.0.1",
-        port=db["PORT"] or 5432,
-        user=db["USER"] or "postgres",
-        dbname=db["NAME"],
-    )
+    blocker = _blocking_members()
     try:
-        blocker.execute("LOCK TABLE segments_segmentmember IN SHARE MODE")
-
         # when: the worker's process dies while the sync waits there
         job = request_sync(americans, admin_user)
         wait_for(_sync_waiting_for_members, "the sync to reach its DELETE")
@@ -144,3 +150,48 @@ def test_a_worker_killed_mid_sync_leaves_the_membership_and_the_retry_finishes(
     americans.refresh_from_db()
     assert americans.member_count == 4
     assert americans.runs.filter(outcome="succeeded").count() == 2
+
+
+def test_a_whole_worker_killed_mid_sync_is_reaped_and_a_new_sync_completes(
+    celery_worker_process, americans, admin_user, people, settings, tmp_path
+):
+    # given: a sync stuck mid-transaction in the worker, whose heartbeat thread still beats
+    settings.COHORT_JOB_LOST_AFTER_SECONDS = 3
+    Contact.objects.filter(pk=people["Di"].pk).update(country="US")
+    blocker = _blocking_members()
+    try:
+        job = request_sync(americans, admin_user)
+        wait_for(_sync_waiting_for_members, "the sync to reach its DELETE")
+        first_beat = Job.objects.get(pk=job.pk).heartbeat_at
+        wait_for(
+            lambda: Job.objects.get(pk=job.pk).heartbeat_at > first_beat,
+            "a heartbeat during the sync",
+        )
+
+        # when: the whole worker (main process and pool) is killed, as the OOM killer would
+        os.killpg(celery_worker_process.process.pid, signal.SIGKILL)
+        celery_worker_process.process.wait(timeout=15)
+    finally:
+        blocker.close()
+    job.refresh_from_db()
+    assert job.state == JobState.RUNNING  # what it says until someone notices
+    assert job_services.reap_lost_jobs() == {"lost": 0, "requeued": 0}  # heartbeat still fresh
+
+    # then: once its heartbeat is stale, the reaper marks it lost and queues it again...
+    reaped = wait_for(lambda: job_services.reap_lost_jobs()["lost"], "the job to be lost", 15)
+    assert reaped == 1
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED
+    assert job.error.startswith("The worker running this job stopped")
+    # ...a new Sync joins the new job, not the lost one, and a new worker completes it
+    again = request_sync(americans, admin_user)
+    assert again.pk != job.pk
+    assert str(again.pk) == job.result["requeued_as"]
+    worker = start_worker(tmp_path, tmp_path / "job-files", queue=celery_worker_process.queue)
+    try:
+        again = wait_for(lambda: _finished(again.pk), "the sync queued again")
+    finally:
+        stop_worker(worker)
+    assert again.state == JobState.SUCCEEDED, again.error
+    assert _members(americans) == _matching(americans)
+    assert people["Di"].pk in _members(americans)

@@ -90,6 +90,8 @@ class SegmentSerializer(serializers.ModelSerializer):
             "member_count",
             "last_synced_at",
             "last_run",
+            "live_error",
+            "live_failed_at",
             "created_by",
             "created_at",
             "updated_at",
@@ -97,11 +99,18 @@ class SegmentSerializer(serializers.ModelSerializer):
         read_only_fields = [
             "member_count",
             "last_synced_at",
+            "live_error",
+            "live_failed_at",
             "created_by",
             "created_at",
             "updated_at",
         ]
         extra_kwargs = {
+            "live_error": {
+                "help_text": "Live segments: why live updates stopped (empty while they run). "
+                "Editing the criteria or a successful sync starts them again."
+            },
+            "live_failed_at": {"help_text": "When live updates stopped; null while they run."},
             "mode": {
                 "help_text": "manual (the default): members change at each sync. live: "
                 "members follow changes to contacts, their tags, deals and activities within "

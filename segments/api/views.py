@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from contacts.api.serializers import ContactSerializer
 from contacts.models import Contact
+from core.api.exceptions import Conflict
 from core.csv import csv_response
 from jobs.api.serializers import JobSerializer, accepted
 from segments import services
@@ -29,6 +30,7 @@ from segments.criteria import describe_registry
 from segments.export import csv_chunks, export_columns, export_filename
 from segments.jobs import request_export, request_sync
 from segments.models import Segment, SegmentMember, SyncRun
+from segments.sync import SegmentBusy
 from tags.models import Tag
 
 DETAIL_ONLY = {"detail": {"type": "string"}}
@@ -76,6 +78,11 @@ class SegmentViewSet(
     search_fields = ["name"]
     lookup_value_regex = r"[0-9]+"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def handle_exception(self, exc):
+        if isinstance(exc, SegmentBusy):  # an edit or member change during a running sync
+            exc = Conflict(str(exc))
+        return super().handle_exception(exc)
 
     def create(self, request):
         serializer = self.get_serializer(data=request.data)

@@ -32,6 +32,8 @@ from deals.choices import CURRENCY_CODES
 from deals.models import Deal, closed_at_for
 from segments.notify import contacts_changed
 from tags.models import Tag
+from tags.names import SEPARATORS as TAG_SEPARATORS
+from tags.names import name_key, name_problem, normal_name
 from tags.records import TAGGABLE_TYPES, TaggableType
 from tags.services import bulk_tag, create_tag, find_tag_by_name, record_bulk_tagging
 
@@ -39,7 +41,7 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_FIELD_CHARS = 100_000
 BATCH_SIZE = 1_000
 MEMO_LIMIT = 5_000
-TAG_SPLIT = re.compile(r"[;,]")
+TAG_SPLIT = re.compile(f"[{re.escape(''.join(TAG_SEPARATORS))}]")
 
 SKIP, UPDATE = "skip", "update"
 VALID_ONLY, ALL_OR_NOTHING = "valid_only", "all_or_nothing"
@@ -409,7 +411,7 @@ def plan_import(
     cleaner = _Cleaner(taggable)
     plan = ImportPlan(record_type)
     may_create_tags = user is None or user.has_perm("tags.manage_tag")
-    known_tags = {name.lower(): name for name in Tag.objects.values_list("name", flat=True)}
+    known_tags = dict(Tag.objects.values_list("name_key", "name"))
     new_tags: dict[str, str] = {}
     email_column = next((c for c in columns if c[1] == "email"), None) if spec.has_email else None
     existing: dict[str, int] = {}
@@ -436,10 +438,12 @@ def plan_import(
             except ValidationError as error:
                 row_errors.append(RowError(number, column, " ".join(error.messages)))
         for name in tag_names:
-            key = name.lower()
+            key = name_key(name)
             if key in known_tags or key in new_tags:
                 continue
-            if len(name) > tag_max:
+            if problem := name_problem(name):
+                row_errors.append(RowError(number, "tags", f"Tag “{name}”: {problem}"))
+            elif len(normal_name(name)) > tag_max:
                 row_errors.append(
                     RowError(number, "tags", f"Tag “{name}” is longer than {tag_max} characters.")
                 )
@@ -477,7 +481,7 @@ def plan_import(
             plan.updates.append((number, pk, kept))
         else:
             plan.new.append((number, values))
-    used = {name.lower() for names in plan.row_tags.values() for name in names}
+    used = {name_key(name) for names in plan.row_tags.values() for name in names}
     plan.tags_to_create = [name for key, name in new_tags.items() if key in used]
     return plan
 
@@ -638,19 +642,19 @@ def _tag_named(name: str, user: User | None) -> Tag:
 def _attach_tags(
     taggable: TaggableType, plan: ImportPlan, row_pks: dict[int, int], user: User | None
 ) -> None:
-    by_name = {tag.name.lower(): tag for tag in Tag.objects.all()}
+    by_name = {tag.name_key: tag for tag in Tag.objects.all()}
     # By name, so two imports creating the same tags wait for each other instead of deadlocking.
-    for name in sorted(plan.tags_to_create, key=str.lower):
-        if name.lower() not in by_name:
-            by_name[name.lower()] = _tag_named(name, user)
+    for name in sorted(plan.tags_to_create, key=name_key):
+        if name_key(name) not in by_name:
+            by_name[name_key(name)] = _tag_named(name, user)
     records_per_tag: dict[int, list[int]] = {}
     for number, names in plan.row_tags.items():
         if number not in row_pks:
             continue
         for name in names:
-            tag = by_name.get(name.lower())
+            tag = by_name.get(name_key(name))
             if tag is None:  # created since planning, by someone else? create it now
-                tag = by_name[name.lower()] = _tag_named(name, user)
+                tag = by_name[name_key(name)] = _tag_named(name, user)
             records_per_tag.setdefault(tag.pk, []).append(row_pks[number])
     tags = {tag.pk: tag for tag in by_name.values()}
     for tag_pk, record_ids in sorted(records_per_tag.items()):  # bulk_tag's lock order: by id

@@ -19,7 +19,6 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.filtersets import as_id
 from core.htmx import is_partial
 from core.paging import MAX_PAGE, fetch_page, positive_int
 from core.templatetags.cohort_format import day
@@ -292,8 +291,7 @@ def record_tags(request: HttpRequest, record_type: str, pk: int) -> HttpResponse
     # Without JavaScript the typed text (`q`) arrives alone: attach or create by that name.
     name = (request.POST.get("name") or request.POST.get("q") or "").strip()
     if tag_id:
-        tag_pk = as_id(tag_id)  # past 2**63 SQLite cannot even compare it
-        tag = Tag.objects.filter(pk=tag_pk).first() if tag_pk is not None else None
+        tag = Tag.objects.filter(pk=tag_id).first() if tag_id.isdecimal() else None
         if tag is None:
             return _section(request, record, error="That tag no longer exists.", status=400)
     elif name:

@@ -110,16 +110,21 @@ def test_api_dry_run_over_the_threshold_answers_with_a_queued_job_at_once(api, s
     assert not Contact.objects.exists()
 
 
-def test_page_dry_run_of_a_large_file_goes_to_the_job_page_and_back(browser_client):
+def _post_review(browser_client, action: str):
+    """Upload ROWS, then post the mapping page's `action`: it goes to the job's page."""
     upload = SimpleUploadedFile("people.csv", csv_bytes(ROWS), content_type="text/csv")
     review_url = browser_client.post("/admin/contacts/import", {"file": upload})["Location"]
     form = {"map_0": "first_name", "map_1": "email", "map_2": "lead_score"}
-    form |= {"on_duplicate": "skip", "mode": "valid_only", "action": "dry_run"}
-
+    form |= {"on_duplicate": "skip", "mode": "valid_only", "action": action}
     response = browser_client.post(review_url, form, follow=True)
-
     job = Job.objects.get(kind=JobKind.IMPORT)
     assert response.redirect_chain == [(f"/admin/jobs/{job.pk}", 302)]
+    return review_url, response, job
+
+
+def test_page_dry_run_of_a_large_file_goes_to_the_job_page_and_back(browser_client):
+    review_url, response, job = _post_review(browser_client, "dry_run")
+
     page = response.content.decode()
     assert "Dry run: 2 new, 0 updated, 0 skipped, 1 row with errors. Nothing was written." in page
     back = f"{review_url}?job={job.pk}"
@@ -141,15 +146,8 @@ def test_api_bad_mapping_of_a_large_file_is_a_400(api):
 
 
 def test_page_import_of_a_large_file_goes_to_the_job_page(browser_client):
-    upload = SimpleUploadedFile("people.csv", csv_bytes(ROWS), content_type="text/csv")
-    review_url = browser_client.post("/admin/contacts/import", {"file": upload})["Location"]
-    form = {"map_0": "first_name", "map_1": "email", "map_2": "lead_score"}
-    form |= {"on_duplicate": "skip", "mode": "valid_only", "action": "import"}
+    _, response, job = _post_review(browser_client, "import")
 
-    response = browser_client.post(review_url, form, follow=True)
-
-    job = Job.objects.get(kind=JobKind.IMPORT)
-    assert response.redirect_chain == [(f"/admin/jobs/{job.pk}", 302)]
     assert job.state == JobState.SUCCEEDED
     page = response.content.decode()
     assert "Imported: 2 new, 0 updated, 0 skipped, 1 row with errors." in page

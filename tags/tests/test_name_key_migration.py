@@ -3,19 +3,11 @@ merged, so no link moves (#15 L5). Backwards, the keys go and the names stay."""
 
 import pytest
 
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+from tags.tests.test_link_migrations import migrate
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 BEFORE = [("tags", "0005_link_indexes_drop_legacy")]
 AFTER = [("tags", "0008_name_key_unique")]
-
-
-def migrate(target):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(target)
-    return executor.loader.project_state(target).apps
 
 
 def test_look_alikes_are_renamed_keeping_their_links_and_the_way_back_works():

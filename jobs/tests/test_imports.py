@@ -155,3 +155,15 @@ def test_page_import_of_a_large_file_goes_to_the_job_page(browser_client):
     errors = b"".join(browser_client.get(errors_url).streaming_content).decode()
     assert errors.splitlines()[1].startswith("3,lead_score,")
     assert Contact.objects.count() == 2
+
+
+def test_a_bad_row_past_the_first_ones_fails_the_dry_run_job_naming_it(api):
+    rows = [*ROWS, *([["Di", "di@x.example", "5"]] * 10), ["Ed", "5"]]
+    upload = SimpleUploadedFile("people.csv", csv_bytes(rows), content_type="text/csv")
+
+    response = api.post("/api/crm/contacts/import", {"file": upload}, format="multipart")
+
+    assert response.status_code == 202
+    job = response.json()
+    assert job["state"] == "failed"
+    assert job["error"].startswith("Row 15 has 2 columns but the header has 3")

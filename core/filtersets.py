@@ -25,6 +25,18 @@ def search_words(queryset: QuerySet, fields: list[str], value: str) -> QuerySet:
 BIGINT_MAX = 2**63 - 1
 
 
+def as_id(text: str) -> int | None:
+    """The id `text` spells (decimal digits, 1 to BIGINT_MAX), or None when no row can have it.
+
+    The length is checked first: int() refuses strings of over 4,300 digits (ValueError).
+    """
+    digits = text.strip().lstrip("0")
+    if not digits.isdecimal() or len(digits) > len(str(BIGINT_MAX)):
+        return None
+    number = int(digits)
+    return number if number <= BIGINT_MAX else None
+
+
 class IdFilter(django_filters.NumberFilter):
     """A record id: a whole number from 1 to BIGINT_MAX. NumberFilter alone accepts
     decimals and numbers past any id, which SQLite cannot bind (OverflowError, a 500)."""

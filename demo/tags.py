@@ -15,7 +15,7 @@ from tags.counters import recount_tags
 from tags.locks import hold_off_deletes
 from tags.models import Tag
 from tags.records import TAGGABLE_TYPES
-from tags.services import create_tag, record_bulk_tagging
+from tags.services import create_tag, find_tag_by_name, record_bulk_tagging
 
 DEMO_TAG_NAMES = [
     "enterprise", "smb", "saas", "retail", "healthcare", "fintech", "manufacturing",
@@ -36,7 +36,7 @@ def demo_tag_names(count: int) -> list[str]:
 def ensure_demo_tags(count: int, user: User | None = None) -> list[Tag]:
     tags = []
     for name in demo_tag_names(count):
-        tag = Tag.objects.filter(name__iexact=name).first()
+        tag = find_tag_by_name(name)
         tags.append(tag or create_tag(name, user=user))
     return tags
 

@@ -28,6 +28,11 @@ def job_summary(job: Job) -> str:
         return f"Done: {added} added, {result['removed']:,} removed.{others}"
     if job.kind == JobKind.IMPORT:
         errors = _plural(result["errors"], "row", "rows")
+        if result.get("dry_run"):
+            return (
+                f"Dry run: {result['new']:,} new, {result['updated']:,} updated, "
+                f"{result['skipped']:,} skipped, {errors} with errors. Nothing was written."
+            )
         return (
             f"Imported: {result['new']:,} new, {result['updated']:,} updated, "
             f"{result['skipped']:,} skipped, {errors} with errors."

@@ -23,6 +23,7 @@ from drf_spectacular.plumbing import build_array_type, build_basic_type
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from core.filtersets import as_id
 from tags.models import Tag
 from tags.records import taggable_type_for
 
@@ -44,12 +45,14 @@ class TagListField(forms.Field):
         values = [value] if isinstance(value, str) else list(value)
         values = [str(v).strip() for v in values if str(v).strip()]
         # isdecimal, not isdigit: "²" is a digit that int() refuses.
-        ids = {int(v) for v in values if v.isdecimal()}
+        ids = {v: as_id(v) for v in values if v.isdecimal()}
         slugs = {v for v in values if not v.isdecimal()}
         # No slug holds NUL, and PostgreSQL cannot even compare one: such a value is unknown.
         searchable = {slug for slug in slugs if "\x00" not in slug}
-        tags = list(Tag.objects.filter(Q(pk__in=ids) | Q(slug__in=searchable)))
-        unknown = ids - {t.pk for t in tags} | slugs - {t.slug for t in tags}
+        wanted = {pk for pk in ids.values() if pk is not None}
+        tags = list(Tag.objects.filter(Q(pk__in=wanted) | Q(slug__in=searchable)))
+        found = {t.pk for t in tags}
+        unknown = {v for v, pk in ids.items() if pk not in found} | slugs - {t.slug for t in tags}
         if unknown:
             listed = ", ".join(sorted(str(u) for u in unknown))
             # Values go in params: django-filter %-formats the message ("?tag=%" crashed it).

@@ -13,6 +13,7 @@ from django.db.models.functions import Lower
 
 from core.record_urls import object_url
 from tags.colors import HEX_COLOR, text_color_for
+from tags.names import name_key, name_problem
 
 
 def validate_tag_name(name: str) -> None:
@@ -21,10 +22,18 @@ def validate_tag_name(name: str) -> None:
     if "\x00" in name:
         # Forms and serializers refuse NUL; names typed on record pages reach the model directly.
         raise ValidationError("Null characters are not allowed.")
+    if problem := name_problem(name):
+        raise ValidationError(problem)
 
 
 class Tag(models.Model):
     name = models.CharField(max_length=50, validators=[validate_tag_name])
+    # tags.names.name_key(name), kept by save(): two names with one key are the same tag.
+    name_key = models.TextField(
+        unique=True,
+        editable=False,
+        error_messages={"unique": "A tag with this name already exists; names ignore case."},
+    )
     slug = models.SlugField(max_length=60, unique=True, allow_unicode=True)
     color = models.CharField(
         max_length=7,
@@ -49,19 +58,21 @@ class Tag(models.Model):
         ordering = [Lower("name"), "id"]
         default_permissions = ()
         permissions = [("view_tag", "view crm tags"), ("manage_tag", "manage crm tags")]
-        constraints = [
-            models.UniqueConstraint(
-                Lower("name"),
-                name="tag_name_unique_ci",
-                violation_error_message="A tag with this name already exists.",
-            )
-        ]
 
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        self.name_key = name_key(self.name)
+        if kwargs.get("update_fields") is not None and "name" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "name_key"}
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return object_url("tag_edit", self.pk)
+
+    def clean(self):
+        self.name_key = name_key(self.name)  # before full_clean's uniqueness check
 
     @property
     def merge_url(self) -> str:

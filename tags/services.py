@@ -24,6 +24,7 @@ from tags.colors import palette_color_for
 from tags.counters import bump, recount_tags
 from tags.locks import hold_off_deletes
 from tags.models import Tag, validate_tag_name
+from tags.names import name_key, normal_name
 from tags.records import TAGGABLE_TYPES, TaggableType, taggable_type_for
 
 # What a tag edit may change, as the audit log reports it (before → after).
@@ -65,9 +66,10 @@ def _unique_slug(name: str, exclude_pk: int | None = None) -> str:
 
 
 def find_tag_by_name(name: str) -> Tag | None:
+    """The tag that `name` names: the same ignoring case, width and invisible characters."""
     if "\x00" in name:
         return None  # no tag holds NUL, and PostgreSQL cannot even compare one
-    return Tag.objects.filter(name__iexact=name.strip()).first()
+    return Tag.objects.filter(name_key=name_key(name)).first()
 
 
 def _check_name_free(name: str, exclude_pk: int | None = None) -> None:
@@ -75,7 +77,7 @@ def _check_name_free(name: str, exclude_pk: int | None = None) -> None:
         validate_tag_name(name)  # before the query: PostgreSQL cannot compare a NUL
     except ValidationError as error:
         raise ValidationError({"name": error.messages}) from error
-    existing = Tag.objects.filter(name__iexact=name).exclude(pk=exclude_pk).first()
+    existing = Tag.objects.filter(name_key=name_key(name)).exclude(pk=exclude_pk).first()
     if existing is not None:
         raise ValidationError(
             {"name": [f"A tag named “{existing.name}” already exists; names ignore case."]}
@@ -86,8 +88,9 @@ def _check_name_free(name: str, exclude_pk: int | None = None) -> None:
 def create_tag(
     name: str, *, color: str | None = None, description: str = "", user: User | None = None
 ) -> Tag:
-    """A new tag; the name is trimmed and must be unique ignoring case."""
-    name = name.strip()
+    """A new tag; the name is stored in NFKC, trimmed, and must be unique ignoring case,
+    width and invisible characters (tags.names)."""
+    name = normal_name(name)
     _check_name_free(name)
     tag = Tag(
         name=name,
@@ -129,8 +132,8 @@ def update_tag(
 ) -> Tag:
     """Change what is given; the audit log records what actually changed, if anything."""
     before = {field: getattr(tag, field) for field in AUDITED_TAG_FIELDS}
-    if name is not None and name.strip() != tag.name:
-        tag.name = name.strip()
+    if name is not None and normal_name(name) != tag.name:
+        tag.name = normal_name(name)
         _check_name_free(tag.name, exclude_pk=tag.pk)
         tag.slug = _unique_slug(tag.name, exclude_pk=tag.pk)
     if color is not None:

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -33,6 +36,8 @@ from deals.choices import CURRENCY_CODES
 from deals.models import Deal, closed_at_for
 from segments.notify import contacts_changed
 from tags.models import Tag
+from tags.names import SEPARATORS as TAG_SEPARATORS
+from tags.names import name_key, name_problem, normal_name
 from tags.records import TAGGABLE_TYPES, TaggableType
 from tags.services import bulk_tag, create_tag, find_tag_by_name, record_bulk_tagging
 
@@ -40,7 +45,10 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_FIELD_CHARS = 100_000
 BATCH_SIZE = 1_000
 MEMO_LIMIT = 5_000
-TAG_SPLIT = re.compile(r"[;,]")
+# Errors a plan keeps to show and list (every row with errors is counted): a file of
+# 400,000 bad rows must not hold 400,000 messages in memory.
+ERRORS_KEPT = 10_000
+TAG_SPLIT = re.compile(f"[{re.escape(''.join(TAG_SEPARATORS))}]")
 
 SKIP, UPDATE = "skip", "update"
 VALID_ONLY, ALL_OR_NOTHING = "valid_only", "all_or_nothing"
@@ -125,77 +133,176 @@ for _spec in RECORD_FIELDS.values():
 
 # --- reading the file --------------------------------------------------------------------------
 
+# The first rows, shown on the mapping page, and checked whenever a file is opened.
+PREVIEW_ROWS = 5
+# Bytes read at a time while streaming a file (and counting its lines).
+READ_CHUNK = 1024 * 1024
+# Where a NUL byte means "not a CSV at all" rather than "fix this line".
+BINARY_SNIFF_BYTES = 8192
+
+
+class _CheckedBytes(io.RawIOBase):
+    """The bytes of a file as they are read, refusing NUL (which no column can hold, and
+    PostgreSQL refuses) with the line to fix, and keeping the offset for decode errors."""
+
+    def __init__(self, raw: BinaryIO):
+        self.raw = raw
+        self.offset = 0  # of the last chunk read
+        self.read_so_far = 0
+        self.lines = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        chunk = self.raw.read(len(buffer))
+        if (nul := chunk.find(b"\x00")) != -1:
+            if self.read_so_far + nul < BINARY_SNIFF_BYTES:
+                raise ImportFileError(
+                    "This is not a CSV file (it contains binary data). Save the sheet as CSV "
+                    "and retry."
+                )
+            line = self.lines + chunk.count(b"\n", 0, nul) + 1
+            raise ImportFileError(
+                f"Line {line} contains a null character (\\x00), which cannot be stored; "
+                "remove it and retry. Nothing was imported."
+            )
+        self.offset, self.read_so_far = self.read_so_far, self.read_so_far + len(chunk)
+        self.lines += chunk.count(b"\n")
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
 
 @dataclass
 class CsvFile:
+    """An uploaded CSV's header and delimiter; its rows are read again, streamed, by rows().
+
+    The file is never decoded whole nor held as a list of rows: a 20 MB file is parsed
+    line by line, in bounded memory, as many times as it is read.
+    """
+
     header: list[str]
-    rows: list[list[str]]  # data rows only; row n of the file is rows[n - 2]
     delimiter: str
+    opener: Callable[[], BinaryIO]
+    size: int
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        """(row number, cells) of each non-empty data row; row 1 is the header.
+
+        Raises ImportFileError, naming the row, when a row cannot be read or has the
+        wrong number of columns.
+        """
+        width = len(self.header)
+        records = _records(self.opener, self.delimiter)
+        next(records)  # the header, checked by open_csv
+        for number, row in enumerate(records, start=2):
+            if len(row) > width and not any(cell.strip() for cell in row[width:]):
+                del row[width:]  # spreadsheets often leave empty trailing cells
+            if len(row) != width:
+                raise ImportFileError(
+                    f"Row {number} has {len(row)} columns but the header has {width}; "
+                    "fix the row (a missing quote or delimiter?) and retry. Nothing was "
+                    "imported."
+                )
+            yield number, row
+
+    def preview(self, count: int) -> list[list[str]]:
+        return [row for _, row in itertools.islice(self.rows(), count)]
+
+    def check(self) -> int:
+        """Read every row once (nothing kept); the number of rows, or ImportFileError."""
+        return sum(1 for _ in self.rows())
 
 
-def _delimiter(first_line: str) -> str:
-    return ";" if first_line.count(";") > first_line.count(",") else ","
-
-
-def read_csv(data: bytes) -> CsvFile:
-    """Decode and split an uploaded CSV; ImportFileError says what is wrong with it."""
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise ImportFileError(
-            f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; split it into "
-            "smaller files."
-        )
-    if not data.strip():
-        raise ImportFileError("The file is empty.")
-    if b"\x00" in data[:8192]:
-        raise ImportFileError(
-            "This is not a CSV file (it contains binary data). Save the sheet as CSV and retry."
-        )
-    if (nul := data.find(b"\x00")) != -1:
-        # No database column can hold NUL (PostgreSQL refuses it): name the line to fix.
-        line = data.count(b"\n", 0, nul) + 1
-        raise ImportFileError(
-            f"Line {line} contains a null character (\\x00), which cannot be stored; "
-            "remove it and retry. Nothing was imported."
-        )
+def _records(opener: Callable[[], BinaryIO], delimiter: str) -> Iterator[list[str]]:
+    """The file's non-empty CSV records, decoded as UTF-8 (with or without a BOM)."""
+    raw = opener()
+    checked = _CheckedBytes(raw)
+    text = io.TextIOWrapper(io.BufferedReader(checked, READ_CHUNK), "utf-8-sig", newline="")
+    old_limit = csv.field_size_limit(MAX_FIELD_CHARS)
+    reader = csv.reader(text, delimiter=delimiter, strict=True)
     try:
-        text = data.decode("utf-8-sig")
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                yield row
     except UnicodeDecodeError as error:
         raise ImportFileError(
-            f"The file is not UTF-8 text (undecodable byte at position {error.start}). "
-            "Save it as “CSV UTF-8” and retry."
+            f"The file is not UTF-8 text (undecodable byte at position "
+            f"{checked.offset + error.start}). Save it as “CSV UTF-8” and retry."
         ) from None
-    first_line = text.split("\n", 1)[0]
-    if len(first_line) > MAX_FIELD_CHARS:
-        raise ImportFileError(
-            "The first line is longer than 100,000 characters: this does not look like a CSV "
-            "header."
-        )
-    delimiter = _delimiter(first_line)
-    old_limit = csv.field_size_limit(MAX_FIELD_CHARS)
-    try:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-        rows = [row for row in reader if any(cell.strip() for cell in row)]
     except csv.Error as error:
         raise ImportFileError(
             f"The CSV cannot be read: {error} (line {reader.line_num})."
         ) from None
     finally:
         csv.field_size_limit(old_limit)
-    header = [cell.strip() for cell in rows[0]]
+        raw.close()
+
+
+def _delimiter(first_line: str) -> str:
+    return ";" if first_line.count(";") > first_line.count(",") else ","
+
+
+def _first_line(opener: Callable[[], BinaryIO]) -> str:
+    """The header's text line (at most MAX_FIELD_CHARS + 1 characters are read)."""
+    raw = opener()
+    try:
+        text = io.TextIOWrapper(_CheckedBytes(raw), "utf-8-sig", errors="replace", newline="")
+        return text.readline(MAX_FIELD_CHARS + 1)
+    finally:
+        raw.close()
+
+
+def open_csv(opener: Callable[[], BinaryIO], size: int) -> CsvFile:
+    """The header of a CSV that `opener` opens (`size` bytes); ImportFileError says what is
+    wrong with the file. Its rows are checked as they are read (CsvFile.rows, check)."""
+    if size > MAX_UPLOAD_BYTES:
+        raise ImportFileError(
+            f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; split it into "
+            "smaller files."
+        )
+    first_line = _first_line(opener)
+    if len(first_line.rstrip("\r\n")) > MAX_FIELD_CHARS:
+        raise ImportFileError(
+            "The first line is longer than 100,000 characters: this does not look like a CSV "
+            "header."
+        )
+    delimiter = _delimiter(first_line)
+    header = next(_records(opener, delimiter), None)
+    if header is None:
+        raise ImportFileError("The file is empty.")
+    header = [cell.strip() for cell in header]
     if not any(header):
         raise ImportFileError("The first line must name the columns.")
-    if len(rows) == 1:
+    csv_file = CsvFile(header=header, delimiter=delimiter, opener=opener, size=size)
+    if not csv_file.preview(PREVIEW_ROWS):  # the rows the mapping page shows are readable
         raise ImportFileError("The file has a header line but no rows to import.")
-    width = len(header)
-    for number, row in enumerate(rows[1:], start=2):
-        if len(row) > width and not any(cell.strip() for cell in row[width:]):
-            del row[width:]  # spreadsheets often leave empty trailing cells
-        if len(row) != width:
-            raise ImportFileError(
-                f"Row {number} has {len(row)} columns but the header has {width}; "
-                "fix the row (a missing quote or delimiter?) and retry. Nothing was imported."
-            )
-    return CsvFile(header=header, rows=rows[1:], delimiter=delimiter)
+    return csv_file
+
+
+def read_csv(data: bytes, *, check_rows: bool = True) -> CsvFile:
+    """An uploaded CSV, every row checked unless `check_rows` is False (a file for a job,
+    which checks them); ImportFileError says what is wrong with it."""
+    csv_file = open_csv(lambda: io.BytesIO(data), len(data))
+    if check_rows:
+        csv_file.check()
+    return csv_file
+
+
+def open_stored_csv(path: Path) -> CsvFile:
+    """A CSV kept on disk (transfers.uploads), its header only: rows are checked as read."""
+    return open_csv(lambda: path.open("rb"), path.stat().st_size)
+
+
+def estimated_rows(opener: Callable[[], BinaryIO]) -> int:
+    """Data rows, counted as lines (no parsing: milliseconds for 20 MB). A quoted cell
+    spanning lines makes it an overestimate; blank lines too."""
+    lines, last = 0, b"\n"
+    with opener() as raw:
+        while chunk := raw.read(READ_CHUNK):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return max(0, lines + (last != b"\n") - 1)
 
 
 # --- mapping -----------------------------------------------------------------------------------
@@ -262,32 +369,39 @@ class RowError:
 @dataclass
 class ImportPlan:
     record_type: str
+    # The rows to write (only when planned to be run: a dry run counts them without keeping).
     new: list[tuple[int, dict]] = field(default_factory=list)  # (row number, values)
     updates: list[tuple[int, int, dict]] = field(default_factory=list)  # (row, pk, values)
-    skipped: int = 0
-    # Duplicates the user may not change (core.ownership): skipped, each with its reason.
-    not_editable: list[RowError] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
     row_tags: dict[int, list[str]] = field(default_factory=dict)  # row number -> tag names
+    new_count: int = 0
+    update_count: int = 0
+    skipped: int = 0
+    # Duplicates the user may not change (core.ownership): skipped, the first ERRORS_KEPT
+    # with their reason; not_editable_rows counts them all.
+    not_editable: list[RowError] = field(default_factory=list)
+    not_editable_rows: int = 0
+    # The first ERRORS_KEPT errors; error_rows counts every row that has one.
+    errors: list[RowError] = field(default_factory=list)
+    error_rows: int = 0
     tags_to_create: list[str] = field(default_factory=list)
     imported: bool = False
 
     @property
-    def error_rows(self) -> int:
-        return len({error.row for error in self.errors})
+    def errors_left_out(self) -> bool:
+        return self.error_rows > len({error.row for error in self.errors})
 
     def summary(self) -> str:
         verb = "" if self.imported else " (dry run)"
-        not_yours = f" ({len(self.not_editable)} not yours)" if self.not_editable else ""
+        not_yours = f" ({self.not_editable_rows} not yours)" if self.not_editable_rows else ""
         return (
-            f"{len(self.new)} new, {len(self.updates)} updated, {self.skipped} skipped"
+            f"{self.new_count} new, {self.update_count} updated, {self.skipped} skipped"
             f"{not_yours}, {self.error_rows} errors{verb}"
         )
 
     def as_dict(self) -> dict:
         return {
-            "new": len(self.new),
-            "updated": len(self.updates),
+            "new": self.new_count,
+            "updated": self.update_count,
             "skipped": self.skipped,
             "errors": self.error_rows,
             "imported": self.imported,
@@ -412,6 +526,32 @@ def _default(model: type[Model], name: str):
     return None if model_field.null else ""
 
 
+def _with_existing(
+    rows: Iterable[tuple[int, list[str]]],
+    email_index: int | None,
+    model,
+    existing: dict,
+    on_batch: Callable[[], None] | None = None,
+) -> Iterator[tuple[int, list[str]]]:
+    """The rows, a batch at a time, with `existing` holding the ids of the batch's emails
+    already stored: one query per batch, and no list of the whole file's emails.
+    `on_batch` is called once `existing` holds a batch's ids."""
+    batch: list[tuple[int, list[str]]] = []
+    for item in itertools.chain(rows, [None]):
+        if item is not None:
+            batch.append(item)
+            if len(batch) < BATCH_SIZE:
+                continue
+        if email_index is not None:
+            emails = {row[email_index].strip().lower() for _, row in batch}
+            existing.clear()
+            existing.update(_existing_by_email(model, emails - {""}))
+            if on_batch is not None:
+                on_batch()
+        yield from batch
+        batch = []
+
+
 def plan_import(
     record_type: str,
     csv_file: CsvFile,
@@ -419,8 +559,15 @@ def plan_import(
     *,
     user: User | None,
     on_duplicate: str = SKIP,
+    keep_rows: bool = True,
+    progress: Callable[[int], None] | None = None,
 ) -> ImportPlan:
-    """Validate every row; nothing is written. `user` None means a trusted operator."""
+    """Validate every row; nothing is written. `user` None means a trusted operator.
+
+    The file is streamed; `keep_rows` False (a dry run) only counts what would be written,
+    so memory stays bounded whatever the file's size. `progress` hears the rows done so far,
+    every BATCH_SIZE rows.
+    """
     taggable = TAGGABLE_TYPES[record_type]
     spec = RECORD_FIELDS[record_type]
     model = taggable.model
@@ -429,18 +576,32 @@ def plan_import(
     cleaner = _Cleaner(taggable)
     plan = ImportPlan(record_type)
     may_create_tags = user is None or user.has_perm("tags.manage_tag")
-    known_tags = {name.lower(): name for name in Tag.objects.values_list("name", flat=True)}
+    known_tags = dict(Tag.objects.values_list("name_key", "name"))
     new_tags: dict[str, str] = {}
+    used_tags: set[str] = set()
     email_column = next((c for c in columns if c[1] == "email"), None) if spec.has_email else None
     existing: dict[str, int] = {}
-    if email_column:
-        emails = {row[email_column[0]].strip().lower() for row in csv_file.rows}
-        existing = _existing_by_email(model, emails - {""})
-    locked = _not_editable(user, model, existing.values()) if on_duplicate == UPDATE else set()
+    locked: set[int] = set()
+
+    def find_locked() -> None:
+        """Per batch, beside `existing`: the duplicates `user` may not change."""
+        locked.clear()
+        if on_duplicate == UPDATE:
+            locked.update(_not_editable(user, model, existing.values()))
+
+    rows = _with_existing(
+        csv_file.rows(),
+        email_column[0] if email_column else None,
+        model,
+        existing,
+        on_batch=find_locked,
+    )
     seen_emails: dict[str, int] = {}
     tag_max = Tag._meta.get_field("name").max_length
 
-    for number, row in enumerate(csv_file.rows, start=2):
+    for done, (number, row) in enumerate(rows, start=1):
+        if progress is not None and done % BATCH_SIZE == 0:
+            progress(done)
         values, tag_names, row_errors, empty = {}, [], [], set()
         for index, target, column in columns:
             raw = _unquoted(row[index].strip())
@@ -457,10 +618,12 @@ def plan_import(
             except ValidationError as error:
                 row_errors.append(RowError(number, column, " ".join(error.messages)))
         for name in tag_names:
-            key = name.lower()
+            key = name_key(name)
             if key in known_tags or key in new_tags:
                 continue
-            if len(name) > tag_max:
+            if problem := name_problem(name):
+                row_errors.append(RowError(number, "tags", f"Tag “{name}”: {problem}"))
+            elif len(normal_name(name)) > tag_max:
                 row_errors.append(
                     RowError(number, "tags", f"Tag “{name}” is longer than {tag_max} characters.")
                 )
@@ -486,14 +649,24 @@ def plan_import(
         if pk is None and not row_errors:
             row_errors.extend(_required_errors(record_type, values, number, columns))
         if row_errors:
-            plan.errors.extend(row_errors)
+            plan.error_rows += 1
+            plan.errors.extend(row_errors[: max(0, ERRORS_KEPT - len(plan.errors))])
             continue
         if pk is not None and on_duplicate != UPDATE:
             plan.skipped += 1
             continue
         if pk in locked:
             plan.skipped += 1
-            plan.not_editable.append(RowError(number, email_column[2], _NOT_YOURS))
+            plan.not_editable_rows += 1
+            if len(plan.not_editable) < ERRORS_KEPT:
+                plan.not_editable.append(RowError(number, email_column[2], _NOT_YOURS))
+            continue
+        used_tags.update(name_key(name) for name in tag_names)
+        if pk is not None:
+            plan.update_count += 1
+        else:
+            plan.new_count += 1
+        if not keep_rows:
             continue
         if tag_names:
             plan.row_tags[number] = tag_names
@@ -502,8 +675,7 @@ def plan_import(
             plan.updates.append((number, pk, kept))
         else:
             plan.new.append((number, values))
-    used = {name.lower() for names in plan.row_tags.values() for name in names}
-    plan.tags_to_create = [name for key, name in new_tags.items() if key in used]
+    plan.tags_to_create = [name for key, name in new_tags.items() if key in used_tags]
     return plan
 
 
@@ -612,8 +784,10 @@ def _insert_rows(model: type[Model], rows: list[dict]) -> list[int]:
 @transaction.atomic
 def run_import(plan: ImportPlan, *, user: User | None, mode: str = VALID_ONLY) -> ImportPlan:
     """Write a plan from plan_import in one transaction; all-or-nothing refuses any error."""
-    if mode == ALL_OR_NOTHING and plan.errors:
+    if mode == ALL_OR_NOTHING and plan.error_rows:
         return plan
+    if plan.new_count + plan.update_count != len(plan.new) + len(plan.updates):
+        raise ValueError("This plan was made for a dry run (keep_rows=False); plan it again.")
     taggable = TAGGABLE_TYPES[plan.record_type]
     model = taggable.model
     row_pks: dict[int, int] = {}
@@ -663,19 +837,19 @@ def _tag_named(name: str, user: User | None) -> Tag:
 def _attach_tags(
     taggable: TaggableType, plan: ImportPlan, row_pks: dict[int, int], user: User | None
 ) -> None:
-    by_name = {tag.name.lower(): tag for tag in Tag.objects.all()}
+    by_name = {tag.name_key: tag for tag in Tag.objects.all()}
     # By name, so two imports creating the same tags wait for each other instead of deadlocking.
-    for name in sorted(plan.tags_to_create, key=str.lower):
-        if name.lower() not in by_name:
-            by_name[name.lower()] = _tag_named(name, user)
+    for name in sorted(plan.tags_to_create, key=name_key):
+        if name_key(name) not in by_name:
+            by_name[name_key(name)] = _tag_named(name, user)
     records_per_tag: dict[int, list[int]] = {}
     for number, names in plan.row_tags.items():
         if number not in row_pks:
             continue
         for name in names:
-            tag = by_name.get(name.lower())
+            tag = by_name.get(name_key(name))
             if tag is None:  # created since planning, by someone else? create it now
-                tag = by_name[name.lower()] = _tag_named(name, user)
+                tag = by_name[name_key(name)] = _tag_named(name, user)
             records_per_tag.setdefault(tag.pk, []).append(row_pks[number])
     tags = {tag.pk: tag for tag in by_name.values()}
     for tag_pk, record_ids in sorted(records_per_tag.items()):  # bulk_tag's lock order: by id
@@ -721,3 +895,6 @@ def error_rows(plan: ImportPlan) -> Iterable[list[str]]:
     yield ERROR_HEADER
     for error in plan.errors:
         yield [str(error.row), error.column, error.reason]
+    if plan.errors_left_out:
+        listed = len({error.row for error in plan.errors})
+        yield ["", "", f"…and {plan.error_rows - listed:,} more rows with errors: fix these first."]

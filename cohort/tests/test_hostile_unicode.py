@@ -2,7 +2,8 @@
 characters and the NUL byte.
 
 Text is stored and shown back exactly as sent (no normalising, no mangling), through
-the API and the pages; it can be searched, filtered on and used in criteria. NUL
+the API and the pages — except tag names, stored in NFKC and refusing invisible
+characters (tags.names); it can be searched, filtered on and used in criteria. NUL
 cannot be stored (PostgreSQL refuses it in text and jsonb), so every way in refuses
 it with a 400 or a form error that says so, on both databases, and writes nothing.
 """
@@ -10,6 +11,7 @@ it with a 400 or a form error that says so, on both databases, and writes nothin
 import csv
 import io
 import json
+import unicodedata
 
 import pytest
 
@@ -31,6 +33,14 @@ TEXTS = {
     "non-latin-case": "ΣΊΣΥΦΟΣ straße İstanbul",
 }
 NUL = "Ann\x00Bob"
+# Tag names refuse invisible characters (emoji joiners aside) and are stored in NFKC (#15 L4,
+# L5): the same texts without them, and how they are stored.
+TAG_TEXTS = {
+    **TEXTS,
+    "rtl": "שלום مرحبا evil",
+    "zero-width": "abcde",
+}
+STORED_TAG = {key: unicodedata.normalize("NFKC", text) for key, text in TAG_TEXTS.items()}
 
 
 def row_counts() -> dict[str, int]:
@@ -46,8 +56,9 @@ def uploads_in_tmp(settings, tmp_path):
 # --- stored and shown back identically --------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", TEXTS.values(), ids=TEXTS.keys())
-def test_text_round_trips_through_the_api_and_the_pages(api, browser_client, text):
+@pytest.mark.parametrize("key", TEXTS)
+def test_text_round_trips_through_the_api_and_the_pages(api, browser_client, key):
+    text, tag_name = TEXTS[key], STORED_TAG[key]
     created = api.post(
         "/api/crm/contacts",
         {"first_name": text, "company": text, "city": text, "email": "u@example.com"},
@@ -55,35 +66,41 @@ def test_text_round_trips_through_the_api_and_the_pages(api, browser_client, tex
     )
     assert created.status_code == 201, created.content
     contact_id = created.json()["id"]
-    tag = api.post("/api/crm/tags", {"name": text, "description": text}, format="json")
+    tag = api.post("/api/crm/tags", {"name": TAG_TEXTS[key], "description": text}, format="json")
     assert tag.status_code == 201, tag.content
     tag_id = tag.json()["id"]
     api.post(f"/api/crm/contacts/{contact_id}/tags", {"tag_id": tag_id}, format="json")
 
     body = api.get(f"/api/crm/contacts/{contact_id}").json()
     assert (body["first_name"], body["company"], body["city"]) == (text, text, text)
-    assert body["tags"][0]["name"] == text
-    assert Tag.objects.get().name == text  # stored as sent: not normalised, not trimmed inside
+    assert body["tags"][0]["name"] == tag_name
+    assert Tag.objects.get().name == tag_name  # in NFKC, not trimmed inside
 
-    shown = escape(text)
     for url in (
         f"/admin/contacts/{contact_id}",
         "/admin/contacts",
         f"/admin/contacts/{contact_id}/edit",
+    ):
+        assert escape(text) in browser_client.get(url).content.decode(), url
+    for url in (
+        f"/admin/contacts/{contact_id}",
         "/admin/crm/tags",
         f"/admin/crm/tags/{tag_id}/edit",
     ):
-        assert shown in browser_client.get(url).content.decode(), url
+        assert escape(tag_name) in browser_client.get(url).content.decode(), url
 
 
-@pytest.mark.parametrize("text", TEXTS.values(), ids=TEXTS.keys())
-def test_text_round_trips_through_the_forms(browser_client, text):
+@pytest.mark.parametrize("key", TEXTS)
+def test_text_round_trips_through_the_forms(browser_client, key):
+    text = TEXTS[key]
     response = browser_client.post(
         "/admin/contacts/new",
         {"first_name": text, "last_name": text, "lifecycle_stage": "lead", "lead_score": "0"},
     )
     assert response.status_code == 302, response.content
-    response = browser_client.post("/admin/crm/tags/new", {"name": text, "color": "#2563eb"})
+    response = browser_client.post(
+        "/admin/crm/tags/new", {"name": TAG_TEXTS[key], "color": "#2563eb"}
+    )
     assert response.status_code == 302, response.content
     criteria = {"match": "all", "conditions": [{"field": "last_name", "operator": "equals"}]}
     criteria["conditions"][0]["value"] = text
@@ -95,7 +112,7 @@ def test_text_round_trips_through_the_forms(browser_client, text):
 
     contact, segment = Contact.objects.get(), Segment.objects.get()
     assert (contact.first_name, contact.last_name) == (text, text)
-    assert Tag.objects.get().name == text
+    assert Tag.objects.get().name == STORED_TAG[key]
     assert (segment.name, segment.description) == (text, text)
     assert segment.criteria["conditions"][0]["value"] == text
     page = browser_client.get(f"/admin/crm-segments/{segment.pk}").content.decode()
@@ -131,11 +148,12 @@ def test_text_is_found_by_search_filters_and_criteria(api, browser_client, admin
         assert preview.json()["count"] == 1, (operator, value)
 
 
-@pytest.mark.parametrize("text", TEXTS.values(), ids=TEXTS.keys())
-def test_text_round_trips_through_csv_import_and_export(browser_client, api, uploads_in_tmp, text):
+@pytest.mark.parametrize("key", TEXTS)
+def test_text_round_trips_through_csv_import_and_export(browser_client, api, uploads_in_tmp, key):
+    text, tag_name = TEXTS[key], STORED_TAG[key]
     out = io.StringIO()
     csv.writer(out).writerow(["first_name", "company", "email", "tags"])
-    csv.writer(out).writerow([text, text, "csv@example.com", text])
+    csv.writer(out).writerow([text, text, "csv@example.com", TAG_TEXTS[key]])
     upload = SimpleUploadedFile("u.csv", out.getvalue().encode(), content_type="text/csv")
 
     response = api.post(
@@ -145,10 +163,10 @@ def test_text_round_trips_through_csv_import_and_export(browser_client, api, upl
     assert response.status_code == 200, response.content
     contact = Contact.objects.get()
     assert (contact.first_name, contact.company) == (text, text)
-    assert [t.name for t in contact.tags.all()] == [text]
+    assert [t.name for t in contact.tags.all()] == [tag_name]
     exported = b"".join(browser_client.get("/admin/contacts/export.csv").streaming_content)
     row = next(csv.DictReader(io.StringIO(exported.decode("utf-8"))))
-    assert (row["first_name"], row["company"], row["tags"]) == (text, text, text)
+    assert (row["first_name"], row["company"], row["tags"]) == (text, text, tag_name)
 
 
 # --- NUL is refused everywhere, clearly ---------------------------------------------------------

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("segments", "0007_membership_keyed_tables_in_place"),
+        ("segments", "0009_grant_export_segment"),
     ]
 
     operations = [

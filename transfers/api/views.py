@@ -3,7 +3,6 @@
 They check permissions and call transfers.services / transfers.export.
 """
 
-from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -21,7 +20,7 @@ from segments.api.views import CSVRenderer
 from tags.records import TAGGABLE_TYPES, taggable_or_404
 from transfers import export, services, uploads
 from transfers.api.serializers import ImportResultSerializer
-from transfers.jobs import request_import
+from transfers.jobs import estimated_rows, request_import, runs_as_job
 from transfers.services import ALL_OR_NOTHING, SKIP, UPDATE, VALID_ONLY, ImportFileError
 
 TRUE = {"1", "true", "yes", "on"}
@@ -53,7 +52,7 @@ class ImportView(APIView):
         },
         parameters=[RECORD_TYPE],
         responses={200: ImportResultSerializer, 202: JobSerializer},
-        description="A real import (dry_run=false) of more than COHORT_IMPORT_JOB_ABOVE "
+        description="An import or dry run of a file of more than COHORT_IMPORT_JOB_ABOVE "
         "(100,000) rows runs as a background job: 202 with the job, whose `result` is this "
         "same import report once it is done.",
         summary="Import records from a CSV file (dry run by default)",
@@ -87,12 +86,12 @@ class ImportView(APIView):
             raise ValidationError({"file": ["The file is larger than 20 MB; split it."]})
         data = upload.read()
         dry_run = str(request.data.get("dry_run", "true")).lower() in TRUE
-        if not dry_run:
-            job = self._import_in_background(
-                request, record_type, data, mapping, on_duplicate, mode
+        rows = estimated_rows(data)
+        if runs_as_job(rows):
+            job = self._in_background(
+                request, record_type, data, mapping, on_duplicate, mode, rows, dry_run
             )
-            if job is not None:
-                return accepted(job, {"request": request})
+            return accepted(job, {"request": request})
         try:
             plan = services.import_csv(
                 record_type,
@@ -108,12 +107,11 @@ class ImportView(APIView):
         return Response(plan.as_dict(), status=status.HTTP_200_OK)
 
     @staticmethod
-    def _import_in_background(request, record_type, data, mapping, on_duplicate, mode):
-        """A job for files over COHORT_IMPORT_JOB_ABOVE rows; None for smaller ones."""
+    def _in_background(request, record_type, data, mapping, on_duplicate, mode, rows, dry_run):
+        """A job for files over COHORT_IMPORT_JOB_ABOVE rows: the header and mapping are
+        checked here, the rows by the job."""
         try:
-            csv_file = services.read_csv(data)
-            if len(csv_file.rows) <= settings.COHORT_IMPORT_JOB_ABOVE:
-                return None
+            csv_file = services.read_csv(data, check_rows=False)
             if mapping is None:
                 columns = services.propose_mapping(record_type, csv_file.header)
             else:
@@ -128,7 +126,8 @@ class ImportView(APIView):
             mapping=columns,
             on_duplicate=on_duplicate,
             mode=mode,
-            rows=len(csv_file.rows),
+            rows=rows,
+            dry_run=dry_run,
         )
 
 

@@ -120,6 +120,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A page that needed the job queue while the broker is down: a 503 page, not a 500.
+    "core.middleware.QueueUnavailableMiddleware",
     # Last, as django-axes asks: it turns a lockout flagged during login into a response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -311,6 +313,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "segments.sweep_live_segments",
         "schedule": timedelta(minutes=COHORT_LIVE_SWEEP_MINUTES),
     },
+    # Tasks kept in the database while the broker was down (core.queue): sent when it is back.
+    "core: send the tasks kept while the job queue was unreachable": {
+        "task": "core.send_kept_tasks",
+        "schedule": timedelta(seconds=60),
+    },
     # Manual segments with a scheduled sync: start those that are due (segments.jobs).
     "segments: start scheduled syncs that are due": {
         "task": "segments.dispatch_scheduled_syncs",
@@ -330,9 +337,18 @@ COHORT_IMPORT_JOB_ABOVE = int(os.environ.get("COHORT_IMPORT_JOB_ABOVE", "100000"
 # Tests give each real worker a queue of its own on the shared Redis.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("COHORT_CELERY_QUEUE", "cohort")
 if REDIS_URL:
-    # Shared by every web and worker process: API rate limits, job progress.
+    # Shared by every web and worker process: API rate limits, job progress. Both fail
+    # open while Redis is down (M1); the short timeouts keep a Redis that does not answer
+    # from holding every request up.
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": float(os.environ.get("COHORT_REDIS_TIMEOUT", "0.5")),
+                "socket_timeout": float(os.environ.get("COHORT_REDIS_TIMEOUT", "0.5")),
+            },
+        }
     }
 
 # Logs go to stderr: one JSON object per line in production (for a log collector), plain

@@ -2,6 +2,9 @@
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.response import TemplateResponse
+
+from core.queue import QueueUnavailable
 
 
 def _refusal(request: HttpRequest, message: str, status: int) -> HttpResponse:
@@ -67,3 +70,30 @@ class RefuseNulInQueryMiddleware:
             "which no search or filter can match; remove it."
         )
         return _refusal(request, message, 400)
+
+
+class QueueUnavailableMiddleware:
+    """A page that needed the job queue while the broker is down answers 503 with
+    Retry-After and a page saying what happened and when to try again, instead of a 500.
+
+    (The API turns the same exception into JSON: core.api.exceptions.)
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        if not isinstance(exception, QueueUnavailable):
+            return None
+        if request.path.startswith("/api/"):
+            response = _refusal(request, str(exception), 503)
+        else:
+            response = TemplateResponse(
+                request, "core/queue_unavailable.html", {"message": str(exception)}, status=503
+            )
+            response.render()
+        response["Retry-After"] = str(exception.retry_after)
+        return response

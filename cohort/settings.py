@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -84,6 +85,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "django_htmx",
     "django_countries",
     "axes",
@@ -110,6 +113,8 @@ MIDDLEWARE = [
     # Before anything reads the body (the CSRF check parses multipart uploads).
     "core.middleware.RefuseOversizedBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -241,6 +246,29 @@ if not DEBUG:
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
 
+# Content-Security-Policy (django-csp 4), on every page in every deployment: scripts and
+# styles only from Cohort's own static files, or inline with the request's nonce; no
+# style="" attributes (core/static/core/data-styles.js applies data colours); nothing
+# fetched from another origin. Swagger UI's files come from drf-spectacular-sidecar.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        # Swagger UI's stylesheet draws its icons as data: URLs.
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
+# The API's schema and docs (/api/schema, /api/docs) are for signed-in users unless the
+# operator publishes them.
+COHORT_PUBLIC_API_DOCS = _env_bool("COHORT_PUBLIC_API_DOCS")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Bearer first: its WWW-Authenticate header makes missing credentials a 401.
@@ -277,6 +305,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/crm",
+    # Swagger UI from Cohort's own static files (drf-spectacular-sidecar), not a CDN; no
+    # validator badge (it would send the schema to an outside service).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # Error answers (400/401/403/404/409/413/415/429) are declared once, in core.api.schema.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -1,10 +1,12 @@
-"""Django model permissions for the API, reads included.
+"""Django model permissions for the API, reads included; who may read the API's schema.
 
 DRF's DjangoModelPermissions lets any authenticated user read; Cohort's Viewer
 role and the guide's "view" permissions need reads checked too.
 """
 
-from rest_framework.permissions import DjangoModelPermissions
+from django.conf import settings
+from rest_framework import exceptions
+from rest_framework.permissions import BasePermission, DjangoModelPermissions
 
 
 class ModelPermissions(DjangoModelPermissions):
@@ -14,3 +16,16 @@ class ModelPermissions(DjangoModelPermissions):
         "HEAD": ["%(app_label)s.view_%(model_name)s"],
         "OPTIONS": ["%(app_label)s.view_%(model_name)s"],
     }
+
+
+class ApiDocsPermission(BasePermission):
+    """The schema and the docs pages: signed-in users (session or token) only, unless the
+    operator publishes them (COHORT_PUBLIC_API_DOCS=true): they map every endpoint."""
+
+    message = "Sign in, or send a Bearer token, to read the API's schema and docs."
+
+    def has_permission(self, request, view) -> bool:
+        if settings.COHORT_PUBLIC_API_DOCS or (request.user and request.user.is_authenticated):
+            return True
+        # DRF would say only "credentials were not provided": say what to do.
+        raise exceptions.NotAuthenticated(self.message)

@@ -188,11 +188,20 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Login brute force: after COHORT_LOGIN_FAILURE_LIMIT wrong passwords for one username
-# from one address, that pair may not sign in for COHORT_LOGIN_LOCKOUT_MINUTES.
+# Login brute force (accounts.lockout), each limit within COHORT_LOGIN_LOCKOUT_MINUTES:
+# COHORT_LOGIN_FAILURE_LIMIT wrong passwords for one username from one address pause that
+# pair; COHORT_LOGIN_USERNAME_LIMIT for one username from any addresses pause the username
+# (distributed guessing); COHORT_LOGIN_ADDRESS_LIMIT from one address for any usernames
+# pause the address (password spraying), for the lockout's length.
+AXES_HANDLER = "accounts.lockout.ScaledLimitsHandler"
 AXES_FAILURE_LIMIT = int(os.environ.get("COHORT_LOGIN_FAILURE_LIMIT", "5"))
+COHORT_LOGIN_USERNAME_LIMIT = int(os.environ.get("COHORT_LOGIN_USERNAME_LIMIT", "20"))
+COHORT_LOGIN_ADDRESS_LIMIT = int(os.environ.get("COHORT_LOGIN_ADDRESS_LIMIT", "20"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("COHORT_LOGIN_LOCKOUT_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# In the order accounts.lockout expects: the pair, the username, the address.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username", "ip_address"]
+# Wrong Bearer tokens from one address, per lockout period, before it gets 429s.
+COHORT_TOKEN_FAILURE_LIMIT = int(os.environ.get("COHORT_TOKEN_FAILURE_LIMIT", "20"))
 # A fixed lockout, so the login page can say when it ends; retries during it do not extend it.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True

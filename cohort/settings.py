@@ -122,6 +122,8 @@ MIDDLEWARE = [
     "core.middleware.RefuseNulInQueryMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Inside SessionMiddleware, which saves what this marks: sessions expire when idle.
+    "core.middleware.SlidingSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -210,6 +212,10 @@ if _env_bool("COHORT_BEHIND_PROXY"):
     # Count the client's address (the proxy's X-Forwarded-For), not the proxy's own.
     AXES_IPWARE_PROXY_COUNT = 1
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+
+# A session ends after COHORT_SESSION_IDLE_HOURS without a request (core.middleware
+# .SlidingSessionMiddleware moves its expiry on, at most once a minute).
+SESSION_COOKIE_AGE = int(float(os.environ.get("COHORT_SESSION_IDLE_HOURS", "12")) * 3600)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"

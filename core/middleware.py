@@ -1,4 +1,6 @@
-"""Checks on every request before any view runs."""
+"""Checks on every request before any view runs, and what a response needs after one."""
+
+import time
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -96,4 +98,30 @@ class QueueUnavailableMiddleware:
             )
             response.render()
         response["Retry-After"] = str(exception.retry_after)
+        return response
+
+
+class SlidingSessionMiddleware:
+    """A signed-in session lasts SESSION_COOKIE_AGE (COHORT_SESSION_IDLE_HOURS) from its
+    last use: each request pushes the expiry forward, at most once a minute, so a session
+    idle that long ends while one in use never does. Cheaper than
+    SESSION_SAVE_EVERY_REQUEST, which writes the session row on every request.
+    """
+
+    KEY = "_cohort_refreshed_at"
+    EVERY_S = 60
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        # Only a request that read the session (a signed-in page) counts as use; the
+        # others (health probes, static files, token API calls) never load it.
+        if session is None or not session.accessed or not session.get("_auth_user_id"):
+            return response
+        now = int(time.time())
+        if session.modified or now - session.get(self.KEY, 0) >= self.EVERY_S:
+            session[self.KEY] = now  # marks it modified: saved with a new expiry, cookie re-sent
         return response

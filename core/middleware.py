@@ -125,3 +125,10 @@ class SlidingSessionMiddleware:
         if session.modified or now - session.get(self.KEY, 0) >= self.EVERY_S:
             session[self.KEY] = now  # marks it modified: saved with a new expiry, cookie re-sent
         return response
+
+    @classmethod
+    def mark_signed_in(cls, sender, request, user, **kwargs) -> None:
+        """user_logged_in (CoreConfig.ready): the sign-in's own session write counts as
+        the first extension, so the next request does not write the session again."""
+        if getattr(request, "session", None) is not None:
+            request.session[cls.KEY] = int(time.time())

@@ -173,3 +173,23 @@ def revoke_token(token: ApiToken, *, actor: User | None = None) -> bool:
     if revoked:
         record_event(actor, Action.TOKEN_REVOKED, token, _audit_details(token))
     return bool(revoked)
+
+
+def revoke_user_tokens(user: User, *, actor: User | None = None) -> int:
+    """Revoke every active token of the user; how many (each recorded in the audit log)."""
+    tokens = ApiToken.objects.filter(user=user, revoked_at__isnull=True)
+    return sum(revoke_token(token, actor=actor) for token in tokens)
+
+
+def revoke_tokens_on_new_credentials(sender, instance: User, created: bool, **kwargs) -> None:
+    """post_save of a user (AccountsConfig.ready): a new password or a deactivation revokes
+    the user's API tokens, as it ends their sessions (L6).
+
+    A signal, not a service call, because the paths that change a password are Django's
+    own (the password form, the admin, `manage.py changepassword`) and all end in
+    set_password() and save(); set_password leaves `_password` set until after this runs.
+    """
+    if created:
+        return
+    if getattr(instance, "_password", None) is not None or not instance.is_active:
+        revoke_user_tokens(instance)

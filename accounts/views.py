@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.forms import TokenCreateForm
+from accounts.lockout import ADDRESS, PAIR, USERNAME, ScaledLimitsHandler, limits
 from accounts.models import ApiToken
 from accounts.tokens import issue_token, revoke_token
 
@@ -27,18 +28,29 @@ class LoginView(auth_views.LoginView):
 
 
 def lockout_response(request, original_response=None, credentials=None):
-    """The login page, answering 429, for a username + address that failed too often.
+    """The login page, answering 429, for a username + address, a username or an address
+    that failed too often (accounts.lockout), saying which and until when.
 
     django-axes calls this (AXES_LOCKOUT_CALLABLE) instead of its bare "Account locked" page.
     """
     username = get_client_username(request, credentials) or ""
+    address = getattr(request, "axes_ip_address", None)
     now = timezone.now()
     cool_off = get_cool_off(request) or settings.AXES_COOLOFF_TIME
+    counts = ScaledLimitsHandler().failures_by_set(request, credentials)
+    reached = [count >= limit for count, limit in zip(counts, limits(), strict=False)]
+    # The first dimension that reached its limit says why; the pair's words by default.
+    reason = next((which for which, hit in enumerate(reached) if hit), PAIR)
+    attempts = {
+        PAIR: {"username": username, "ip_address": address},
+        USERNAME: {"username": username},
+        ADDRESS: {"ip_address": address},
+    }[reason]
     # The lockout ends one cool-off after the latest failure that counted (retries
     # during the lockout are not counted, so this time does not move).
-    last_failure = AccessAttempt.objects.filter(
-        username=username, ip_address=getattr(request, "axes_ip_address", None)
-    ).aggregate(last=Max("attempt_time"))["last"]
+    last_failure = AccessAttempt.objects.filter(**attempts).aggregate(last=Max("attempt_time"))[
+        "last"
+    ]
     locked_until = max(last_failure or now, now - cool_off) + cool_off
     retry_after = max(1, math.ceil((locked_until - now).total_seconds()))
     form = AuthenticationForm(request, initial={"username": username})
@@ -48,6 +60,7 @@ def lockout_response(request, original_response=None, credentials=None):
         {
             "form": form,
             "locked_until": locked_until,
+            "lock_reason": {PAIR: "pair", USERNAME: "username", ADDRESS: "address"}[reason],
             "minutes_left": math.ceil(retry_after / 60),
             "next": request.POST.get("next") or request.GET.get("next", ""),
         },

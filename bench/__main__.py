@@ -7,7 +7,8 @@ Environment:
 - BENCH_REUSE=1: keep an earlier dataset of the same size instead of rebuilding it
   (its build time is then the earlier build's, and the report says so);
 - BENCH_SKIP: comma-separated operations to leave out (build, sync, lists, tags,
-  bulk, export, preview, load);
+  bulk, export, preview, load, mixed);
+- BENCH_MIXED_CONTACTS: the mixed load's own dataset (default 100,000; bench.mixed);
 - BENCH_RESULTS_DIR: where latest-<database>.json goes (default bench/results);
 - DATABASE_URL: a PostgreSQL URL benchmarks PostgreSQL (in a database of its own).
 """
@@ -92,6 +93,35 @@ def export_operation(database, user, repeat: int):
                 "peak_rss_mib": peak_rss,
                 "physical_rows_per_s": round(physical[0]["rows"] / physical_measured.wall_s),
             },
+        )
+    ]
+
+
+def mixed_operation():
+    """The mixed read/write load (bench.mixed), in a process and a database of its own."""
+    from bench.mixed import RESULT_PREFIX
+    from bench.report import Measured, Operation
+
+    finished = subprocess.run(
+        [sys.executable, "-m", "bench.mixed"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        cwd=bench_database.PROJECT_DIR,
+    )
+    line = next(
+        line for line in reversed(finished.stdout.splitlines()) if line.startswith(RESULT_PREFIX)
+    )
+    result = json.loads(line.removeprefix(RESULT_PREFIX))
+    return [
+        Operation(
+            result["name"],
+            Measured(**result["cohort"]),
+            None,
+            target=result["target"],
+            met=result["met"],
+            extra=result["extra"],
         )
     ]
 
@@ -188,6 +218,7 @@ def main() -> int:
         ("export", "CSV export…", lambda: export_operation(database, user, repeat)),
         ("preview", "Preview count…", lambda: operations.preview_count(max(repeat, 5))),
         ("load", "API under load (20 s)…", lambda: load.api_under_load(database, user)),
+        ("mixed", "Mixed reads and writes under load, own dataset (20 s)…", mixed_operation),
     ]
     try:
         for key, message, step in steps:

@@ -35,15 +35,20 @@ def _with_database_name(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-def choose(contacts: int) -> BenchDatabase:
-    """The benchmark database for this run, created empty when it does not exist."""
+def choose(contacts: int, kind: str = "") -> BenchDatabase:
+    """The benchmark database for this run, created empty when it does not exist.
+
+    `kind` names a dataset of its own (the mixed load's, bench.mixed), beside the main one.
+    """
     url = os.environ.get("DATABASE_URL", "")
+    suffix = f"_{kind}" if kind else ""
     if url.startswith(("postgres://", "postgresql://")):
         name = os.environ.get("BENCH_DATABASE_NAME") or f"cohort_bench_{contacts}"
+        name += suffix
         _create_postgres_database(url, name)
         return BenchDatabase("postgresql", _with_database_name(url, name), name)
     VAR_DIR.mkdir(parents=True, exist_ok=True)
-    path = VAR_DIR / f"bench-{contacts}.sqlite3"
+    path = VAR_DIR / f"bench{suffix}-{contacts}.sqlite3"
     return BenchDatabase("sqlite", f"sqlite:///{path}", str(path))
 
 

@@ -26,6 +26,9 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import connection, transaction
@@ -90,6 +93,49 @@ def _wait_for(port: int, server: subprocess.Popen, timeout: float = 60) -> None:
         except OSError:
             time.sleep(0.2)
     raise RuntimeError("gunicorn did not answer")
+
+
+@dataclass
+class Server:
+    number: int  # the port it listens on, on 127.0.0.1
+    server: subprocess.Popen
+
+
+@contextmanager
+def serve(database: BenchDatabase) -> Iterator[Server]:
+    """gunicorn with WORKERS sync workers, production settings, on a free loopback port."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database.url,
+        "COHORT_DEBUG": "0",
+        "COHORT_ALLOWED_HOSTS": "127.0.0.1",
+        # The benchmark measures capacity, not the per-user rate limit.
+        "COHORT_API_THROTTLE_USER": "100000000/min",
+    }
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    server = subprocess.Popen(
+        [
+            str(gunicorn),
+            "cohort.wsgi",
+            # Workers fork from a loaded app, so none is still starting while timed.
+            "--preload",
+            "--workers",
+            str(WORKERS),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=PROJECT_DIR,
+        env=env,
+    )
+    try:
+        _wait_for(port, server)
+        yield Server(port, server)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def _wrk(port: int, script: Path, seconds: int) -> dict:
@@ -190,34 +236,7 @@ def api_under_load(database: BenchDatabase, user: User) -> list[Operation]:
     bounds = Contact.objects.aggregate(first=Min("pk"), last=Max("pk"))
     tag_ids = list(Tag.objects.order_by("pk").values_list("pk", flat=True)[:200])
     token = issue_token(user, "bench load test").plain
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database.url,
-        "COHORT_DEBUG": "0",
-        "COHORT_ALLOWED_HOSTS": "127.0.0.1",
-        # The benchmark measures capacity, not the per-user rate limit.
-        "COHORT_API_THROTTLE_USER": "100000000/min",
-    }
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    server = subprocess.Popen(
-        [
-            str(gunicorn),
-            "cohort.wsgi",
-            # Workers fork from a loaded app, so none is still starting while timed.
-            "--preload",
-            "--workers",
-            str(WORKERS),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=PROJECT_DIR,
-        env=env,
-    )
-    try:
-        _wait_for(port, server)
+    with serve(database) as port:
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             script.write(
                 WRK_SCRIPT
@@ -228,15 +247,14 @@ def api_under_load(database: BenchDatabase, user: User) -> list[Operation]:
                     "token": token,
                 }
             )
-        _wrk(port, Path(script.name), WARM_UP_S)
-        workers = _worker_pids(server.pid)
-        workers_before, backends_before = _cpu(workers), _cpu(_backend_pids())
-        result = _wrk(port, Path(script.name), DURATION_S)
-        workers_after, backends_after = _cpu(workers), _cpu(_backend_pids())
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        Path(script.name).unlink(missing_ok=True)
+        try:
+            _wrk(port.number, Path(script.name), WARM_UP_S)
+            workers = _worker_pids(port.server.pid)
+            workers_before, backends_before = _cpu(workers), _cpu(_backend_pids())
+            result = _wrk(port.number, Path(script.name), DURATION_S)
+            workers_after, backends_after = _cpu(workers), _cpu(_backend_pids())
+        finally:
+            Path(script.name).unlink(missing_ok=True)
     physical = _physical_attach((bounds["first"], bounds["last"]), tag_ids, 300)
     requests = max(1, result["requests"])
     worker_cpu = _cpu_used(workers_before, workers_after) / requests

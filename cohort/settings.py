@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -84,6 +85,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "django_htmx",
     "django_countries",
     "axes",
@@ -110,6 +113,8 @@ MIDDLEWARE = [
     # Before anything reads the body (the CSRF check parses multipart uploads).
     "core.middleware.RefuseOversizedBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -117,9 +122,13 @@ MIDDLEWARE = [
     "core.middleware.RefuseNulInQueryMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Inside SessionMiddleware, which saves what this marks: sessions expire when idle.
+    "core.middleware.SlidingSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A page that needed the job queue while the broker is down: a 503 page, not a 500.
+    "core.middleware.QueueUnavailableMiddleware",
     # Last, as django-axes asks: it turns a lockout flagged during login into a response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -181,11 +190,20 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Login brute force: after COHORT_LOGIN_FAILURE_LIMIT wrong passwords for one username
-# from one address, that pair may not sign in for COHORT_LOGIN_LOCKOUT_MINUTES.
+# Login brute force (accounts.lockout), each limit within COHORT_LOGIN_LOCKOUT_MINUTES:
+# COHORT_LOGIN_FAILURE_LIMIT wrong passwords for one username from one address pause that
+# pair; COHORT_LOGIN_USERNAME_LIMIT for one username from any addresses pause the username
+# (distributed guessing); COHORT_LOGIN_ADDRESS_LIMIT from one address for any usernames
+# pause the address (password spraying), for the lockout's length.
+AXES_HANDLER = "accounts.lockout.ScaledLimitsHandler"
 AXES_FAILURE_LIMIT = int(os.environ.get("COHORT_LOGIN_FAILURE_LIMIT", "5"))
+COHORT_LOGIN_USERNAME_LIMIT = int(os.environ.get("COHORT_LOGIN_USERNAME_LIMIT", "20"))
+COHORT_LOGIN_ADDRESS_LIMIT = int(os.environ.get("COHORT_LOGIN_ADDRESS_LIMIT", "20"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("COHORT_LOGIN_LOCKOUT_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# In the order accounts.lockout expects: the pair, the username, the address.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username", "ip_address"]
+# Wrong Bearer tokens from one address, per lockout period, before it gets 429s.
+COHORT_TOKEN_FAILURE_LIMIT = int(os.environ.get("COHORT_TOKEN_FAILURE_LIMIT", "20"))
 # A fixed lockout, so the login page can say when it ends; retries during it do not extend it.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
@@ -194,6 +212,10 @@ if _env_bool("COHORT_BEHIND_PROXY"):
     # Count the client's address (the proxy's X-Forwarded-For), not the proxy's own.
     AXES_IPWARE_PROXY_COUNT = 1
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+
+# A session ends after COHORT_SESSION_IDLE_HOURS without a request (core.middleware
+# .SlidingSessionMiddleware moves its expiry on, at most once a minute).
+SESSION_COOKIE_AGE = int(float(os.environ.get("COHORT_SESSION_IDLE_HOURS", "12")) * 3600)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
@@ -239,6 +261,29 @@ if not DEBUG:
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
 
+# Content-Security-Policy (django-csp 4), on every page in every deployment: scripts and
+# styles only from Cohort's own static files, or inline with the request's nonce; no
+# style="" attributes (core/static/core/data-styles.js applies data colours); nothing
+# fetched from another origin. Swagger UI's files come from drf-spectacular-sidecar.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        # Swagger UI's stylesheet draws its icons as data: URLs.
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
+# The API's schema and docs (/api/schema, /api/docs) are for signed-in users unless the
+# operator publishes them.
+COHORT_PUBLIC_API_DOCS = _env_bool("COHORT_PUBLIC_API_DOCS")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Bearer first: its WWW-Authenticate header makes missing credentials a 401.
@@ -275,6 +320,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/crm",
+    # Swagger UI from Cohort's own static files (drf-spectacular-sidecar), not a CDN; no
+    # validator badge (it would send the schema to an outside service).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # Error answers (400/401/403/404/409/413/415/429) are declared once, in core.api.schema.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -311,6 +362,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "segments.sweep_live_segments",
         "schedule": timedelta(minutes=COHORT_LIVE_SWEEP_MINUTES),
     },
+    # Tasks kept in the database while the broker was down (core.queue): sent when it is back.
+    "core: send the tasks kept while the job queue was unreachable": {
+        "task": "core.send_kept_tasks",
+        "schedule": timedelta(seconds=60),
+    },
     # Manual segments with a scheduled sync: start those that are due (segments.jobs).
     "segments: start scheduled syncs that are due": {
         "task": "segments.dispatch_scheduled_syncs",
@@ -340,9 +396,18 @@ COHORT_IMPORT_JOB_ABOVE = int(os.environ.get("COHORT_IMPORT_JOB_ABOVE", "100000"
 # Tests give each real worker a queue of its own on the shared Redis.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("COHORT_CELERY_QUEUE", "cohort")
 if REDIS_URL:
-    # Shared by every web and worker process: API rate limits, job progress.
+    # Shared by every web and worker process: API rate limits, job progress. Both fail
+    # open while Redis is down (M1); the short timeouts keep a Redis that does not answer
+    # from holding every request up.
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": float(os.environ.get("COHORT_REDIS_TIMEOUT", "0.5")),
+                "socket_timeout": float(os.environ.get("COHORT_REDIS_TIMEOUT", "0.5")),
+            },
+        }
     }
 
 # Logs go to stderr: one JSON object per line in production (for a log collector), plain

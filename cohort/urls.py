@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cohort import views
 from core import health
@@ -29,10 +28,8 @@ urlpatterns = [
     path("api/crm/", include("tags.api.urls")),
     path("api/crm/", include("audit.api.urls")),
     path("api/crm/", include("jobs.api.urls")),
-    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="api_schema"),
-    re_path(
-        r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"
-    ),
+    re_path(r"^api/schema/?$", views.ApiSchemaView.as_view(), name="api_schema"),
+    re_path(r"^api/docs/?$", views.ApiDocsView.as_view(url_name="api_schema"), name="api_docs"),
     path("django-admin/", admin.site.urls),
     path("", views.home, name="home"),
 ]

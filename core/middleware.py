@@ -1,7 +1,12 @@
-"""Checks on every request before any view runs."""
+"""Checks on every request before any view runs, and what a response needs after one."""
+
+import time
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.response import TemplateResponse
+
+from core.queue import QueueUnavailable
 
 
 def _refusal(request: HttpRequest, message: str, status: int) -> HttpResponse:
@@ -67,3 +72,63 @@ class RefuseNulInQueryMiddleware:
             "which no search or filter can match; remove it."
         )
         return _refusal(request, message, 400)
+
+
+class QueueUnavailableMiddleware:
+    """A page that needed the job queue while the broker is down answers 503 with
+    Retry-After and a page saying what happened and when to try again, instead of a 500.
+
+    (The API turns the same exception into JSON: core.api.exceptions.)
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        if not isinstance(exception, QueueUnavailable):
+            return None
+        if request.path.startswith("/api/"):
+            response = _refusal(request, str(exception), 503)
+        else:
+            response = TemplateResponse(
+                request, "core/queue_unavailable.html", {"message": str(exception)}, status=503
+            )
+            response.render()
+        response["Retry-After"] = str(exception.retry_after)
+        return response
+
+
+class SlidingSessionMiddleware:
+    """A signed-in session lasts SESSION_COOKIE_AGE (COHORT_SESSION_IDLE_HOURS) from its
+    last use: each request pushes the expiry forward, at most once a minute, so a session
+    idle that long ends while one in use never does. Cheaper than
+    SESSION_SAVE_EVERY_REQUEST, which writes the session row on every request.
+    """
+
+    KEY = "_cohort_refreshed_at"
+    EVERY_S = 60
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        # Only a request that read the session (a signed-in page) counts as use; the
+        # others (health probes, static files, token API calls) never load it.
+        if session is None or not session.accessed or not session.get("_auth_user_id"):
+            return response
+        now = int(time.time())
+        if session.modified or now - session.get(self.KEY, 0) >= self.EVERY_S:
+            session[self.KEY] = now  # marks it modified: saved with a new expiry, cookie re-sent
+        return response
+
+    @classmethod
+    def mark_signed_in(cls, sender, request, user, **kwargs) -> None:
+        """user_logged_in (CoreConfig.ready): the sign-in's own session write counts as
+        the first extension, so the next request does not write the session again."""
+        if getattr(request, "session", None) is not None:
+            request.session[cls.KEY] = int(time.time())

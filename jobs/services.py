@@ -41,7 +41,8 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.models import User
-from core.queue import enqueue
+from core.degraded import warn_every
+from core.queue import QueueUnavailable, enqueue
 from jobs.choices import ACTIVE_STATES, JobKind, JobState
 from jobs.models import Job
 
@@ -111,15 +112,30 @@ def launch(job: Job) -> Job:
 
 
 def _enqueue(job_id) -> None:
+    """Queue the job (on commit); QueueUnavailable, the job failed saying so, when the
+    broker is down: pages and the API answer 503 with Retry-After (M1)."""
     try:
         enqueue("jobs.run_job", str(job_id))
-    except Exception as exc:  # the broker is down: say so on the job rather than leave it queued
-        logger.exception("Could not queue job %s", job_id)
+    except QueueUnavailable as unavailable:
         _finish(
             job_id,
             JobState.FAILED,
-            error=f"The job queue could not be reached, so nothing was done; try again. ({exc})",
+            error="The job queue could not be reached, so nothing was done; "
+            f"try again in {unavailable.retry_after} seconds.",
         )
+        raise
+
+
+def _progress_cache(method: str, *args):
+    """A cache call for live progress, which is best effort: with the cache (Redis) down
+    a job still runs and finishes, its progress read from the database instead."""
+    try:
+        return getattr(cache, method)(*args)
+    except Exception as error:
+        warn_every(
+            logger, "cache", "Job progress cache unavailable (%s: %s)", type(error).__name__, error
+        )
+        return None
 
 
 def progress_reporter(job_id) -> ProgressReporter:
@@ -131,7 +147,7 @@ def progress_reporter(job_id) -> ProgressReporter:
 
     def report(phase: str, percent: int) -> None:
         percent = max(0, min(100, int(percent)))
-        cache.set(PROGRESS_KEY.format(job_id), (phase, percent), PROGRESS_TTL)
+        _progress_cache("set", PROGRESS_KEY.format(job_id), (phase, percent), PROGRESS_TTL)
         if not connection.in_atomic_block:
             Job.objects.filter(pk=job_id).update(
                 phase=phase[:200], progress=percent, heartbeat_at=timezone.now()
@@ -143,7 +159,7 @@ def progress_reporter(job_id) -> ProgressReporter:
 def with_live_progress(job: Job) -> Job:
     """The job as stored, with the running phase and progress its worker last reported."""
     if job.state == JobState.RUNNING:
-        reported = cache.get(PROGRESS_KEY.format(job.pk))
+        reported = _progress_cache("get", PROGRESS_KEY.format(job.pk))
         if reported:
             job.phase, job.progress = reported
     return job
@@ -171,7 +187,7 @@ def _begin(job_id) -> Job | None:
         job.phase, job.progress = ("Starting", 0) if job.attempts == 1 else ("Starting again", 0)
         fields = ["state", "attempts", "started_at", "worker", "heartbeat_at", "phase", "progress"]
         job.save(update_fields=fields)
-    cache.delete(PROGRESS_KEY.format(job.pk))
+    _progress_cache("delete", PROGRESS_KEY.format(job.pk))
     return job
 
 
@@ -180,7 +196,7 @@ def _finish(job_id, state: JobState, *, result: dict | None = None, error: str =
     if state == JobState.SUCCEEDED:
         fields.update(phase="Done", progress=100)
     Job.objects.filter(pk=job_id).update(**fields)
-    cache.delete(PROGRESS_KEY.format(job_id))
+    _progress_cache("delete", PROGRESS_KEY.format(job_id))
 
 
 def run_job(job_id) -> Job | None:
@@ -300,7 +316,7 @@ def _reap(job_id, cutoff: datetime, *, requeue: bool) -> tuple[bool, Job | None]
             job.result = {"requeued_as": str(replacement.pk)}
         job.save(update_fields=["state", "finished_at", "error", "result"])
     logger.warning("Job %s (%s) lost its worker %s", job.pk, job.kind, job.worker)
-    cache.delete(PROGRESS_KEY.format(job.pk))
+    _progress_cache("delete", PROGRESS_KEY.format(job.pk))
     return True, replacement
 
 

@@ -28,7 +28,7 @@ from django.db import connections, router, transaction
 from django.db.models import Count, Exists, F, OuterRef, QuerySet
 from django.db.models.functions import Greatest
 
-from core.queue import enqueue
+from core.queue import enqueue_or_keep
 from segments.choices import SegmentMode
 from segments.models import (
     CriteriaReference,
@@ -123,7 +123,8 @@ def schedule_live_update(contact_ids: Iterable[int]) -> int:
     if not ids or not any_live_segment():
         return 0
     for start in range(0, len(ids), BATCH_SIZE):
-        enqueue("segments.update_live_segments", ids[start : start + BATCH_SIZE])
+        # Kept in the database while the broker is down, and sent when it is back (M1).
+        enqueue_or_keep("segments.update_live_segments", ids[start : start + BATCH_SIZE])
     return -(-len(ids) // BATCH_SIZE)
 
 
@@ -150,7 +151,7 @@ def follow_sync_run(run_id: int, segment_id: int) -> None:
     test membership of it, queue the re-evaluation of the contacts that joined or left."""
     if not live_dependents(segment_id):
         return
-    enqueue("segments.follow_sync_run", run_id)
+    enqueue_or_keep("segments.follow_sync_run", run_id)
 
 
 # --- before contacts are deleted ---------------------------------------------------------------

@@ -21,7 +21,7 @@ from audit.services import record_event
 from contacts.filtersets import ContactFilterSet
 from contacts.models import Contact
 from core.filtersets import search_words
-from core.queue import enqueue
+from core.queue import enqueue_or_keep
 from core.transactions import after_commit
 from segments.choices import (
     AddedHow,
@@ -188,7 +188,7 @@ def _sync_after_commit(segment: Segment, user: User | None, start: SyncStart) ->
     queued when the change that made it live (or changed its criteria) commits. The
     task makes it a job (segments.jobs), listed with every other sync."""
     user_id = user.pk if user is not None else None
-    after_commit(enqueue, "segments.sync_segment", segment.pk, user_id, start.value)
+    after_commit(enqueue_or_keep, "segments.sync_segment", segment.pk, user_id, start.value)
 
 
 @transaction.atomic

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from core.api import throttling
 
 PROBE = "/api/crm/contacts"
-PUBLIC = "/api/docs"  # an API page anonymous clients may read
+PUBLIC = "/api/schema"  # an API page anonymous clients may read, once published
 
 
 @pytest.fixture
@@ -78,7 +78,8 @@ def test_a_load_test_rate_is_accepted(monkeypatch, api):
     assert {api.get(PROBE).status_code for _ in range(10)} == {200}
 
 
-def test_anonymous_clients_are_limited_by_address(monkeypatch, client, db):
+def test_anonymous_clients_are_limited_by_address(monkeypatch, client, db, settings):
+    settings.COHORT_PUBLIC_API_DOCS = True
     monkeypatch.setenv("COHORT_API_THROTTLE_ANON", "1/min")
     assert client.get(PUBLIC).status_code == 200
 

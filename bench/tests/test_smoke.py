@@ -59,6 +59,8 @@ def test_bench_runs_every_operation_and_writes_its_results(tmp_path: Path, wrk, 
         # Its collectstatic must not rewrite the static files other tests' servers read.
         "COHORT_VAR_DIR": str(tmp_path / "cohort-var"),
         "BENCH_DATABASE_NAME": f"cohort_bench_smoke_{os.getpid()}",
+        # The mixed load builds a dataset of its own: test_mixed_smoke.py runs it alone.
+        "BENCH_SKIP": "mixed",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     if connection.vendor == "sqlite":

@@ -99,8 +99,10 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("GET", "password_change"): page(SIGNED_IN),
     ("POST", "password_change"): page(SIGNED_IN, ALLOWED),
     ("GET", "audit_list"): page("A"),
-    ("GET", "api_schema"): everyone(OK),  # the API's description is public; its data is not
-    ("GET", "api_docs"): everyone(OK),
+    # The API's description maps every endpoint: signed-in users only (M6), unless
+    # COHORT_PUBLIC_API_DOCS (cohort/tests/test_csp.py).
+    ("GET", "api_schema"): api(SIGNED_IN),
+    ("GET", "api_docs"): page(SIGNED_IN),
     ("GET", "healthz"): everyone(OK),  # for load balancers: says only whether it can serve
     # --- contacts, leads, deals ---
     ("GET", "contact_list"): page(RECORDS_VIEW),

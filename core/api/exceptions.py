@@ -9,6 +9,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.queue import QueueUnavailable
+
 
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
@@ -23,6 +25,13 @@ class RequestTooLarge(exceptions.APIException):
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, QueueUnavailable):
+        # The broker is down (M1): a temporary state the client may retry, not a crash.
+        return Response(
+            {"detail": str(exc)},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     if isinstance(exc, RequestDataTooBig):
         # DRF reads a JSON body through Django, which enforces DATA_UPLOAD_MAX_MEMORY_SIZE;
         # left alone it would be Django's bare HTML 400.

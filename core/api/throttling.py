@@ -7,10 +7,12 @@ SimpleRateThrottle reads its rates once at import and keeps a list of every requ
 time in the cache, which is costly at hundreds of requests a second from one token;
 these count requests in fixed windows instead (one cache `incr` per request).
 
-The counts live in Django's default cache, LocMem for now, so each server process
-counts on its own; a shared cache (Redis) comes with the Celery/Redis work.
+The counts live in Django's default cache: Redis with REDIS_URL, shared by every process,
+otherwise each process's memory. While that cache is unreachable the limits fail open:
+requests are served unthrottled, and the outage is logged once per interval (M1).
 """
 
+import logging
 import math
 import os
 import re
@@ -19,6 +21,10 @@ import time
 from django.core.cache import cache as default_cache
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.throttling import BaseThrottle
+
+from core.degraded import warn_every
+
+logger = logging.getLogger(__name__)
 
 PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60}
 PERIODS |= {"h": 3600, "hour": 3600, "d": 86400, "day": 86400}
@@ -62,17 +68,31 @@ class EnvironmentRateThrottle(BaseThrottle):
         now = self.timer()
         window = int(now // period)
         key = f"throttle:{self.scope}:{client}:{period}:{window}"
-        # add() is a no-op when the key exists, so concurrent first requests all count.
-        self.cache.add(key, 0, timeout=period + 1)
         try:
-            count = self.cache.incr(key)
-        except ValueError:  # the window expired between add() and incr()
-            self.cache.set(key, 1, timeout=period + 1)
-            count = 1
+            count = self.count(key, period)
+        except Exception as error:  # the cache is down: serve rather than answer 500
+            warn_every(
+                logger,
+                "throttle-cache",
+                "API rate limits are off: their cache is unreachable (%s: %s)",
+                type(error).__name__,
+                error,
+            )
+            return True
         if count <= limit:
             return True
         self.retry_after = max(1, math.ceil((window + 1) * period - now))
         return False
+
+    def count(self, key: str, period: int) -> int:
+        """This request counted in the window's key; the count so far."""
+        # add() is a no-op when the key exists, so concurrent first requests all count.
+        self.cache.add(key, 0, timeout=period + 1)
+        try:
+            return self.cache.incr(key)
+        except ValueError:  # the window expired between add() and incr()
+            self.cache.set(key, 1, timeout=period + 1)
+            return 1
 
     def wait(self) -> float | None:
         return getattr(self, "retry_after", None)

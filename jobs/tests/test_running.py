@@ -5,6 +5,7 @@ import pytest
 from django.core.cache import cache
 from django.db import transaction
 
+from core.queue import QueueUnavailable
 from jobs import services
 from jobs.choices import JobKind, JobState
 from jobs.models import Job
@@ -83,7 +84,8 @@ def test_an_unreachable_broker_fails_the_job_saying_so(
     with transaction.atomic():
         job = request_sync(americans, admin_user)
     # The job was queued on commit, which the test's own transaction never reaches.
-    services._enqueue(job.pk)
+    with pytest.raises(QueueUnavailable):
+        services._enqueue(job.pk)
 
     job.refresh_from_db()
     assert job.state == JobState.FAILED

@@ -468,9 +468,7 @@ def test_detail_describes_the_criteria(browser_client, world):
     page = browser_client.get(f"/admin/crm-segments/{world['segment'].pk}").content.decode()
     assert "Contacts matching <strong>all</strong> of:" in page
     assert "<strong>Tags</strong> has" in page
-    assert (
-        'background-color: #2563eb; color: #ffffff"><span class="tag-chip-name">enterprise' in page
-    )
+    assert 'data-bg="#2563eb" data-fg="#ffffff"><span class="tag-chip-name">enterprise' in page
     assert "<strong>Country</strong> equals <em>United States of America</em>" in page
 
 

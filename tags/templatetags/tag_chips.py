@@ -85,7 +85,7 @@ def _list_chip(pk: int, name: str, color: str, list_url: str) -> str:
     """One list chip's markup; a page repeats the same few tags, so it is built once."""
     background, text = chip_colors(Tag(pk=pk, name=name, color=color))
     return format_html(
-        '<span class="tag-chip" style="background-color: {}; color: {}">'
+        '<span class="tag-chip" data-bg="{}" data-fg="{}">'
         '<a href="{}?tag={}" data-chip-name>{}</a></span>',
         background,
         text,

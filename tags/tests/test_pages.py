@@ -197,7 +197,7 @@ def test_list_shows_chip_usage_counts_and_creation_date(browser_client, enterpri
     html = page(browser_client.get("/admin/crm/tags"))
 
     row = table_rows(html)[0]
-    assert 'style="background-color: #2563eb; color: #ffffff"' in row
+    assert 'data-bg="#2563eb" data-fg="#ffffff"' in row
     assert ">Enterprise</a>" in row
     counts = re.findall(r'<td class="num">(?:<a [^>]*>|<strong>)(\d+)</', row)
     assert counts == ["3", "2", "1", "6"]
@@ -354,7 +354,7 @@ def test_edit_page_renames_and_recolours_everywhere_at_once(signed_in, enterpris
     enterprise.refresh_from_db()
     assert (enterprise.name, enterprise.color) == ("Key account", "#16a34a")
     detail = page(client.get(f"/admin/contacts/{contact.pk}"))
-    assert f'style="background-color: #16a34a; color: {text_color_for("#16a34a")}"' in detail
+    assert f'data-bg="#16a34a" data-fg="{text_color_for("#16a34a")}"' in detail
     assert ">Key account</a>" in detail
 
 

@@ -307,3 +307,31 @@ def test_nested_groups_server_errors_and_phone_width(
         shoot(phone, name)
         assert fits_the_width(phone), (url, overflowing(phone))
     assert page.js_errors == [] and phone.js_errors == []
+
+
+def test_a_refused_member_change_shows_its_reason_in_place(
+    live_server, open_page, log_in, admin_user, people
+):
+    """htmx drops 4xx answers unless told: the members panel answers a refusal (400, 409)
+    with its message, which must appear where the change was asked for."""
+    from playwright.sync_api import expect
+
+    segment = services.create_segment(
+        name="Americans",
+        criteria={"conditions": [{"field": "country", "operator": "equals", "value": "US"}]},
+        user=admin_user,
+    )
+    page = open_page()
+    log_in(page, admin_user)
+    page.goto(f"{live_server.url}/admin/crm-segments/{segment.pk}")
+    page.get_by_label("Add a contact").fill("Dan")
+    add = page.get_by_role("button", name="Add Dan Dale")
+    expect(add).to_be_visible()
+    Contact.objects.filter(pk=people["dan"].pk).delete()  # gone meanwhile
+
+    add.click()
+
+    expect(page.locator("#members [role=alert]")).to_contain_text(
+        "That contact does not exist (any more)."
+    )
+    assert page.js_errors == []

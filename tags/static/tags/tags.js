@@ -28,15 +28,6 @@
     }
   });
 
-  // The Tags section answers 400 with its error message in it: show it.
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    const target = event.detail.target;
-    if (event.detail.xhr.status === 400 && target && target.matches("[data-tags-section]")) {
-      event.detail.shouldSwap = true;
-      event.detail.isError = false;
-    }
-  });
-
   // --- Focus after a chip's × on the record page ------------------------------------------
 
   let refocus = null;

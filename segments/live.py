@@ -50,7 +50,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import F
@@ -266,6 +266,34 @@ def _stop_live_updates(segment_id: int, exc: Exception, using: str) -> None:
         record_event(None, Action.SEGMENT_LIVE_FAILED, segment, {"error": error})
 
 
+def _apply_in_order(
+    cursor, order: list[int], live: dict, contact_ids: list[int], log, using: str, *, isolate: bool
+) -> tuple[int, int]:
+    """Each live segment's update, in dependency order (a segment testing another sees
+    its new membership); (joined, left). With `isolate`, each runs in a savepoint (on
+    PostgreSQL a failed statement aborts the transaction) and a failing one is stopped
+    and skipped; without, the first failure is raised."""
+    joined = left = 0
+    for segment_id in order:
+        if not isolate:
+            came, gone = _update_segment(
+                cursor, segment_id, live[segment_id], contact_ids, log, using
+            )
+        else:
+            try:
+                with transaction.atomic(using=using):
+                    came, gone = _update_segment(
+                        cursor, segment_id, live[segment_id], contact_ids, log, using
+                    )
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception as exc:
+                _stop_live_updates(segment_id, exc, using)
+                continue
+        joined, left = joined + came, left + gone
+    return joined, left
+
+
 def _update_batch(
     contact_ids: list[int], segment_ids: list[int] | None, using: str
 ) -> tuple[int, int, int]:
@@ -283,22 +311,19 @@ def _update_batch(
         )
         order = dependency_order(live, edges.values_list("segment_id", "target_id"))
         log = ChangeLog(ChangeReason.LIVE, timezone.now())
-        joined = left = 0
         with connection.cursor() as cursor:
-            # In dependency order: a segment testing another sees its new membership.
-            for segment_id in order:
-                try:
-                    # A savepoint: on PostgreSQL a failed statement would abort the batch.
-                    with transaction.atomic(using=using):
-                        came, gone = _update_segment(
-                            cursor, segment_id, live[segment_id], contact_ids, log, using
-                        )
-                except TRANSIENT_ERRORS:
-                    raise
-                except Exception as exc:
-                    _stop_live_updates(segment_id, exc, using)
-                    continue
-                joined, left = joined + came, left + gone
+            apply = partial(_apply_in_order, cursor, order, live, contact_ids, log, using)
+            try:
+                # One savepoint for them all: when every segment is fine (nearly always)
+                # the batch pays two round trips, not two per live segment.
+                with transaction.atomic(using=using):
+                    joined, left = apply(isolate=False)
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception:
+                # One failed: all rolled back; again, each in a savepoint of its own, so
+                # that the failing ones are found and stopped and the others applied.
+                joined, left = apply(isolate=True)
     return len(order), joined, left
 
 

@@ -6,15 +6,10 @@ what bench/__main__.py reads.
 """
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from django.db import connection
-
-from bench.database import PROJECT_DIR
 from bench.mixed import RESULT_PREFIX
+from bench.tests.running import drop_smoke_database, run_module, smoke_env
 
 KINDS = {
     "API contact list with filters",
@@ -27,42 +22,13 @@ KINDS = {
 
 
 def test_the_mixed_load_runs_every_kind_of_request_without_errors(tmp_path: Path, db):
-    env = {
-        **os.environ,
-        "BENCH_MIXED_CONTACTS": "1000",
-        "BENCH_LOAD_SECONDS": "3",
-        "BENCH_VAR_DIR": str(tmp_path / "var"),
-        "COHORT_VAR_DIR": str(tmp_path / "cohort-var"),
-        "BENCH_DATABASE_NAME": f"cohort_bench_smoke_{os.getpid()}",
-    }
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    if connection.vendor == "sqlite":
-        env.pop("DATABASE_URL", None)
+    env = smoke_env(tmp_path, BENCH_MIXED_CONTACTS="1000", BENCH_LOAD_SECONDS="3")
 
-    finished = subprocess.run(
-        [sys.executable, "-m", "bench.mixed"],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    finished = run_module("bench.mixed", env)
     try:
         assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
     finally:
-        if env.get("DATABASE_URL"):
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-c",
-                    "from bench.database import choose, drop_for_good; "
-                    "drop_for_good(choose(1000, kind='mixed'))",
-                ],
-                cwd=PROJECT_DIR,
-                env=env,
-                check=True,
-                timeout=120,
-            )
+        drop_smoke_database(env, "1000, kind='mixed'")
     line = next(line for line in finished.stdout.splitlines() if line.startswith(RESULT_PREFIX))
     result = json.loads(line.removeprefix(RESULT_PREFIX))
 

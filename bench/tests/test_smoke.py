@@ -7,15 +7,13 @@ well-formed results file with every operation, on the database of this run.
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from django.db import connection
 
-from bench.database import PROJECT_DIR
+from bench.tests.running import drop_smoke_database, run_module, smoke_env
 
 EXPECTED_OPERATIONS = [
     "Build the dataset",
@@ -49,37 +47,23 @@ def wrk():
 
 
 def test_bench_runs_every_operation_and_writes_its_results(tmp_path: Path, wrk, db):
-    env = {
-        **os.environ,
-        "BENCH_CONTACTS": "10000",
-        "BENCH_REPEAT": "1",
-        "BENCH_LOAD_SECONDS": "2",
-        "BENCH_RESULTS_DIR": str(tmp_path / "results"),
-        "BENCH_VAR_DIR": str(tmp_path / "var"),
-        # Its collectstatic must not rewrite the static files other tests' servers read.
-        "COHORT_VAR_DIR": str(tmp_path / "cohort-var"),
-        "BENCH_DATABASE_NAME": f"cohort_bench_smoke_{os.getpid()}",
+    env = smoke_env(
+        tmp_path,
+        BENCH_CONTACTS="10000",
+        BENCH_REPEAT="1",
+        BENCH_LOAD_SECONDS="2",
+        BENCH_RESULTS_DIR=str(tmp_path / "results"),
         # The mixed load builds a dataset of its own: test_mixed_smoke.py runs it alone.
-        "BENCH_SKIP": "mixed",
-    }
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    if connection.vendor == "sqlite":
-        env.pop("DATABASE_URL", None)
-
-    finished = subprocess.run(
-        [sys.executable, "-m", "bench"],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+        BENCH_SKIP="mixed",
     )
+
+    finished = run_module("bench", env)
     try:
         assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
         vendor = "postgresql" if connection.vendor == "postgresql" else "sqlite"
         results = json.loads((tmp_path / "results" / f"latest-{vendor}.json").read_text())
     finally:
-        _drop_smoke_database(env)
+        drop_smoke_database(env, "10000")
 
     assert results["contacts"] == 10_000
     assert results["database"] == ("PostgreSQL" if vendor == "postgresql" else "SQLite")
@@ -115,19 +99,3 @@ def test_bench_runs_every_operation_and_writes_its_results(tmp_path: Path, wrk, 
     assert load["requests"] > 0 and load["errors"] == 0 and load["counters_exact_after"]
     assert load["workers"] == 2 and load["worker_cpu_per_request_s"] > 0
     assert "| Operation | Cohort (median) | Physical limit |" in finished.stdout
-
-
-def _drop_smoke_database(env: dict) -> None:
-    if not env.get("DATABASE_URL"):
-        return  # SQLite: the file is under tmp_path
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from bench.database import choose, drop_for_good; drop_for_good(choose(10000))",
-        ],
-        cwd=PROJECT_DIR,
-        env=env,
-        check=True,
-        timeout=120,
-    )
